@@ -1,0 +1,30 @@
+"""Text Classification Lab dashboard: `streamlit run app.py`.
+
+Only page configuration and navigation live here; every page is a file in pages/ that lays out
+what core/ returns (through ui.py). To add a page, append a row to PAGES; rows whose file does not
+exist yet are skipped, so the app always starts.
+"""
+from pathlib import Path
+
+import streamlit as st
+
+st.set_page_config(page_title="Text Classification Lab", page_icon=":material/science:", layout="wide")
+
+ROOT = Path(__file__).resolve().parent
+
+#: (section, file, title, material icon); the first row is the default page.
+PAGES: list[tuple[str, str, str, str]] = [
+    ("Lab", "pages/overview.py", "Overview", ":material/home:"),
+    ("Data", "pages/dataset.py", "Dataset", ":material/table_chart:"),
+    ("Models", "pages/train.py", "Train", ":material/model_training:"),
+    ("Models", "pages/predict.py", "Predict", ":material/edit_note:"),
+    ("Analysis", "pages/errors.py", "Errors", ":material/grid_on:"),
+    ("Analysis", "pages/compare.py", "Compare", ":material/leaderboard:"),
+]
+
+sections: dict[str, list] = {}
+for i, (section, file, title, icon) in enumerate(PAGES):
+    if (ROOT / file).exists():
+        sections.setdefault(section, []).append(st.Page(file, title=title, icon=icon, default=(i == 0)))
+
+st.navigation(sections).run()

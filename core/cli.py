@@ -1,0 +1,196 @@
+"""Command line: python -m core {datasets,describe,train,list,delete,...}.
+
+Every number the dashboard shows can be reproduced here without a browser. Other modules add
+subcommands with the `@command(name, help)(setup)` decorator and are listed in PLUGINS.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {}
+
+
+def command(name: str, help: str) -> Callable:
+    """Register `setup(parser)` + `handler(args)` for a subcommand (other modules add theirs the same way)."""
+
+    def deco(setup: Callable[[argparse.ArgumentParser], None]) -> Callable:
+        def wrap(handler: Handler) -> Handler:
+            COMMANDS[name] = (setup, handler, help)
+            return handler
+
+        return wrap
+
+    return deco
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    import pandas as pd
+
+    if not rows:
+        return "(none)"
+    return pd.DataFrame(rows).to_string(index=False)
+
+
+# ---------------------------------------------------------------- datasets
+def _setup_datasets(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+@command("datasets", "table of built-in and uploaded datasets and whether each is available")(_setup_datasets)
+def _datasets(args: argparse.Namespace) -> int:
+    from .data import list_datasets
+
+    rows = list_datasets()
+    print(json.dumps(rows, indent=2, default=str) if args.json else _table(rows))
+    return 0
+
+
+# ---------------------------------------------------------------- describe
+def _setup_describe(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="dataset name, e.g. ag_news or upload:my_file")
+    p.add_argument("--json", action="store_true", help="print the full statistics as JSON")
+
+
+@command("describe", "dataset statistics: classes, lengths, coverage, vocabulary, duplicates, leakage")(_setup_describe)
+def _describe(args: argparse.Namespace) -> int:
+    from .data import describe, load_dataset
+
+    ds = load_dataset(args.name)
+    stats = describe(ds)
+    if args.json:
+        print(json.dumps(stats, indent=2, default=str))
+        return 0
+    print(f"{ds.name}: {len(ds.labels)} labels ({'multi-label' if ds.multilabel else 'multi-class'}), "
+          f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
+    for key, value in stats.items():
+        if isinstance(value, (int, float, str)):
+            print(f"  {key}: {value}")
+    for key in ("coverage", "class_distribution", "length_percentiles"):
+        if key in stats:
+            print(f"  {key}: {json.dumps(stats[key], default=str)[:600]}")
+    return 0
+
+
+# ---------------------------------------------------------------- train
+def _setup_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", required=True, help="family: tfidf, rnn, scratch_transformer, transformer, ...")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyper-parameter (repeatable)")
+    p.add_argument("--name", help="artifact name (default: <dataset>-<model>-<time>)")
+    p.add_argument("--max-train", type=int, help="train on a seeded sample of this many rows")
+    p.add_argument("--job-dir", help=argparse.SUPPRESS)  # used by the Train page's background jobs
+    p.add_argument("--show-params", action="store_true", help="list the family's parameters and exit")
+
+
+@command("train", "train a model and save it as an artifact")(_setup_train)
+def _train(args: argparse.Namespace) -> int:
+    from .models import family
+    from .params import parse_sets
+    from .progress import Cancelled, FileProgress, Tee, TqdmProgress
+    from .train import run
+
+    if args.show_params:
+        fam = family(args.model)
+        print(_table([{"name": p.name, "default": p.default, "choices": p.choices, "min": p.min, "max": p.max,
+                       "help": p.help} for p in fam.PARAMS]))
+        return 0
+    bar = TqdmProgress()
+    file_progress = FileProgress(Path(args.job_dir)) if args.job_dir else None
+    progress = Tee(bar, file_progress) if file_progress else bar
+    try:
+        path = run(args.dataset, args.model, parse_sets(args.set), name=args.name, progress=progress,
+                   max_train=args.max_train)
+    except Cancelled:
+        bar.close()
+        if file_progress:
+            file_progress.write(state="cancelled", message="cancelled by the user; nothing was saved")
+        print("cancelled; nothing was saved", file=sys.stderr)
+        return 130
+    except Exception as e:
+        bar.close()
+        if file_progress:
+            file_progress.write(state="failed", error=f"{e.__class__.__name__}: {e}", trace=traceback.format_exc())
+        raise
+    bar.close()
+    if file_progress:
+        file_progress.write(state="done", artifact=path.name, message="done", done=1, total=1)
+    from .artifacts import get_artifact
+
+    m = get_artifact(path.name).metrics or {}
+    keys = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "ece", "train_seconds", "size_mb", "latency_ms_p50")
+    print(json.dumps({"artifact": path.name, **{k: m.get(k) for k in keys if k in m}}, indent=2))
+    return 0
+
+
+# ---------------------------------------------------------------- list / delete
+def _setup_list(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", help="only models trained on this dataset")
+
+
+@command("list", "trained models (broken folders listed with their reason)")(_setup_list)
+def _list(args: argparse.Namespace) -> int:
+    from .artifacts import list_artifacts
+
+    rows = []
+    for a in list_artifacts(args.dataset):
+        m = a.metrics or {}
+        rows.append({"name": a.name, "dataset": a.dataset, "kind": a.kind,
+                     "accuracy": m.get("accuracy"), "f1_macro": m.get("f1_macro"), "size_mb": m.get("size_mb"),
+                     "status": "BROKEN: " + a.broken if a.broken else ("; ".join(a.warnings) or "ok")})
+    print(_table(rows))
+    return 0
+
+
+def _setup_delete(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="confirm deletion")
+
+
+@command("delete", "delete a trained model (needs --yes)")(_setup_delete)
+def _delete(args: argparse.Namespace) -> int:
+    from .artifacts import delete_artifact
+
+    if not args.yes:
+        print(f"refusing to delete {args.name!r} without --yes", file=sys.stderr)
+        return 2
+    delete_artifact(args.name, confirm=args.name)
+    print(f"deleted {args.name}")
+    return 0
+
+
+#: Modules that register subcommands when imported; a module that does not exist yet is skipped.
+PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo")
+
+
+def _load_plugins() -> None:
+    """Import the modules that register more subcommands (each is optional while features land)."""
+    import importlib
+
+    for mod in PLUGINS:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_plugins()
+    parser = argparse.ArgumentParser(prog="python -m core", description="Text Classification Lab command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (setup, _handler, help_) in COMMANDS.items():
+        setup(sub.add_parser(name, help=help_, description=help_))
+    args = parser.parse_args(argv)
+    handler = COMMANDS[args.command][1]
+    try:
+        return handler(args)
+    except (ValueError, RuntimeError, FileNotFoundError) as e:
+        # User errors (bad dataset, bad settings, broken artifact) get one clear line, not a traceback.
+        print(f"error: {e}", file=sys.stderr)
+        return 2

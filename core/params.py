@@ -1,0 +1,87 @@
+"""Declarative hyper-parameters: each family lists its `Param`s once; the CLI (`--set k=v`), the
+Train page widgets and range validation all come from that list."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ParamError(ValueError):
+    """A training setting is unknown, of the wrong type or out of range."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] | None = None   # closed set -> selectbox
+    min: float | None = None                 # inclusive bounds for numbers
+    max: float | None = None
+    type: type | None = None                 # defaults to type(default); list -> comma separated
+    advanced: bool = False                   # hidden in an expander on the Train page
+    multi: bool = False                      # value is a list of choices (multiselect)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> type:
+        return self.type or type(self.default)
+
+    def coerce(self, value: Any) -> Any:
+        """Convert `value` (possibly a CLI string) to this parameter's type and check its range."""
+        t = self.kind
+        try:
+            if value is None:
+                v = None
+            elif t is bool:
+                v = value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}
+                if not isinstance(value, bool) and str(value).strip().lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+                    raise ValueError(value)
+            elif t is list:
+                v = [s.strip() for s in value.split(",") if s.strip()] if isinstance(value, str) else list(value)
+            elif t is int:
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError(value)
+                v = int(float(value)) if isinstance(value, str) else int(value)
+            elif t is float:
+                v = float(value)
+            else:
+                v = t(value)
+        except (TypeError, ValueError) as e:
+            raise ParamError(f"{self.name}: cannot read {value!r} as {t.__name__}") from e
+        if v is None:
+            return v
+        if self.choices is not None:
+            items = v if (self.multi or t is list) else [v]
+            bad = [x for x in items if x not in self.choices]
+            if bad:
+                raise ParamError(f"{self.name}: {bad[0]!r} is not one of {list(self.choices)}")
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if v != v:  # NaN
+                raise ParamError(f"{self.name}: NaN is not allowed")
+            if self.min is not None and v < self.min:
+                raise ParamError(f"{self.name} must be ≥ {self.min} (got {v})")
+            if self.max is not None and v > self.max:
+                raise ParamError(f"{self.name} must be ≤ {self.max} (got {v})")
+        return v
+
+
+def resolve(params: list[Param], given: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults overlaid with `given`, every value coerced and range-checked; unknown keys raise."""
+    given = dict(given or {})
+    by_name = {p.name: p for p in params}
+    unknown = sorted(set(given) - set(by_name))
+    if unknown:
+        raise ParamError(f"unknown setting(s) {unknown}; known: {sorted(by_name)}")
+    return {p.name: p.coerce(given.get(p.name, p.default)) for p in params}
+
+
+def parse_sets(pairs: list[str] | None) -> dict[str, str]:
+    """['a=1', 'b=x'] -> {'a': '1', 'b': 'x'} (values stay strings; `resolve` types them)."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ParamError(f"--set expects key=value, got {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out

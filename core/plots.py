@@ -1,0 +1,241 @@
+"""Pure plotly figure builders for the dashboard (no streamlit here, so notebooks and tests can use them).
+
+Every builder takes plain arrays / mappings and returns a `plotly.graph_objects.Figure` with a title and
+labelled axes. Sections: data, prediction, errors, comparison. Append new builders under a section comment.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+#: Colours for "pushed towards" / "pushed away from" a class.
+POSITIVE = "#2f6fb0"
+NEGATIVE = "#c0504d"
+NEUTRAL = "#9aa5b1"
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str, height: int | None = None) -> go.Figure:
+    """Common layout: title, axis titles, compact margins."""
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        xaxis_title=x,
+        yaxis_title=y,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+    )
+    if height:
+        fig.update_layout(height=height)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------------------------------------------
+
+def class_distribution(counts: Mapping[str, Mapping[str, int]] | Mapping[str, int],
+                       title: str = "Class distribution") -> go.Figure:
+    """Bars of examples per class. `counts` is {label: n} or {split: {label: n}} (grouped bars per split)."""
+    if counts and all(isinstance(v, Mapping) for v in counts.values()):
+        per_split: Mapping[str, Mapping[str, int]] = counts  # type: ignore[assignment]
+    else:
+        per_split = {"examples": counts}  # type: ignore[dict-item]
+    fig = go.Figure()
+    for split, c in per_split.items():
+        labels = list(c)
+        fig.add_bar(x=labels, y=[c[k] for k in labels], name=str(split))
+    fig.update_layout(barmode="group", showlegend=len(per_split) > 1)
+    return _layout(fig, title, "class", "examples")
+
+
+def length_histogram(lengths_by_class: Mapping[str, Sequence[float]], unit: str = "tokens",
+                     title: str | None = None, nbins: int = 60) -> go.Figure:
+    """Overlaid histograms of text length (in `unit`) per class; raw lengths in, one trace per class."""
+    fig = go.Figure()
+    for label, lengths in lengths_by_class.items():
+        fig.add_histogram(x=np.asarray(lengths), name=str(label), opacity=0.6, nbinsx=nbins)
+    fig.update_layout(barmode="overlay")
+    return _layout(fig, title or f"Text length per class ({unit})", f"length ({unit})", "texts")
+
+
+def length_histogram_binned(edges: Sequence[float], counts_by_class: Mapping[str, Sequence[int]],
+                            unit: str = "tokens", title: str | None = None) -> go.Figure:
+    """Same chart as `length_histogram` from precomputed bins: `edges` (b+1,), counts (b,) per class."""
+    edges = np.asarray(edges, dtype=float)
+    centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    fig = go.Figure()
+    for label, counts in counts_by_class.items():
+        fig.add_bar(x=centers, y=np.asarray(counts), width=widths, name=str(label), opacity=0.6)
+    fig.update_layout(barmode="overlay", bargap=0)
+    return _layout(fig, title or f"Text length per class ({unit})", f"length ({unit})", "texts")
+
+
+def length_coverage(lengths: Sequence[float] | None = None, unit: str = "tokens",
+                    marks: Sequence[float] = (), points: Sequence[tuple[float, float]] | None = None,
+                    title: str | None = None) -> go.Figure:
+    """Share of texts with length ≤ N (the curve that picks a max sequence length).
+
+    Either raw `lengths`, or precomputed `points` [(N, share 0..1)]. `marks` are lengths annotated as
+    "≤ N unit: X%".
+    """
+    if points is None:
+        arr = np.sort(np.asarray(lengths if lengths is not None else [], dtype=float))
+        xs = np.unique(arr)
+        ys = np.searchsorted(arr, xs, side="right") / max(len(arr), 1)
+    else:
+        xs = np.asarray([p[0] for p in points], dtype=float)
+        ys = np.asarray([p[1] for p in points], dtype=float)
+    fig = go.Figure(go.Scatter(x=xs, y=ys * 100, mode="lines", name="coverage", line={"shape": "hv"}))
+    for n in marks:
+        # share of texts ≤ n: the step function's value at n (0 before the first point)
+        i = int(np.searchsorted(xs, n, side="right")) - 1
+        share = float(ys[i]) if i >= 0 else 0.0
+        fig.add_vline(x=n, line_dash="dot", line_color=NEUTRAL)
+        fig.add_annotation(x=n, y=share * 100, text=f"≤ {n:g} {unit}: {share:.0%}", showarrow=True,
+                           arrowhead=2, ax=30, ay=30)
+    fig.update_yaxes(range=[0, 101], ticksuffix="%")
+    return _layout(fig, title or f"Length coverage ({unit})", f"max length N ({unit})", "texts with length ≤ N")
+
+
+def cooccurrence_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Sequence[str],
+                         title: str = "Label co-occurrence") -> go.Figure:
+    """(k, k) counts of rows carrying both labels (diagonal = label frequency)."""
+    m = np.asarray(matrix)
+    fig = go.Figure(go.Heatmap(z=m, x=list(labels), y=list(labels), colorscale="Blues",
+                               hovertemplate="%{y} & %{x}: %{z}<extra></extra>", colorbar={"title": "rows"}))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title, "label", "label", height=max(400, 18 * len(labels) + 150))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Prediction
+# ----------------------------------------------------------------------------------------------------------
+
+def probability_bars(proba: Sequence[float], labels: Sequence[str], threshold: float | None = None,
+                     title: str = "Class probabilities", top: int | None = 30) -> go.Figure:
+    """Horizontal bars of one text's probabilities, highest on top; `threshold` draws the multi-label cut."""
+    p = np.asarray(proba, dtype=float)
+    order = np.argsort(-p)[: top or len(p)]
+    names = [str(labels[i]) for i in order]
+    vals = p[order]
+    if threshold is None:
+        colors = [POSITIVE if i == 0 else NEUTRAL for i in range(len(order))]
+    else:
+        colors = [POSITIVE if v >= threshold else NEUTRAL for v in vals]
+    fig = go.Figure(go.Bar(x=vals, y=names, orientation="h", marker_color=colors,
+                           text=[f"{v:.1%}" for v in vals], textposition="auto",
+                           hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", line_color=NEGATIVE,
+                      annotation_text=f"threshold {threshold:g}", annotation_position="top")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(range=[0, 1])
+    return _layout(fig, title, "probability", "class", height=max(250, 28 * len(order) + 110))
+
+
+def contribution_bars(tokens: Sequence[str], weights: Sequence[float], label: str, top: int = 15,
+                      title: str | None = None) -> go.Figure:
+    """Words that pushed the text towards (positive, blue) or away from (negative, red) class `label`.
+
+    tokens/weights: one contribution per word (e.g. coefficient × tf-idf weight); the `top` largest by |w|.
+    """
+    w = np.asarray(weights, dtype=float)
+    order = np.argsort(-np.abs(w))[:top]
+    order = order[np.argsort(w[order])]  # most negative at the bottom, most positive on top after reversal
+    fig = go.Figure(go.Bar(x=w[order], y=[str(tokens[i]) for i in order], orientation="h",
+                           marker_color=[POSITIVE if v >= 0 else NEGATIVE for v in w[order]],
+                           hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
+    fig.add_vline(x=0, line_color=NEUTRAL)
+    return _layout(fig, title or f"Words that pushed “{label}”", "contribution to the class score", "word",
+                   height=max(250, 24 * len(order) + 110))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Errors
+# ----------------------------------------------------------------------------------------------------------
+
+def confusion_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Sequence[str],
+                      normalized: bool = False, title: str | None = None) -> go.Figure:
+    """Confusion matrix: rows = true class, columns = predicted class.
+
+    `normalized` divides each row by its total (recall on the diagonal). An invisible marker sits on
+    each cell so a click selects it (heatmaps themselves have no point selection in plotly);
+    the selected point's `customdata` is [true index, predicted index].
+    """
+    counts = np.asarray(matrix, dtype=float)
+    k = counts.shape[0]
+    names = [str(x) for x in labels]
+    if normalized:
+        z = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        text = [[f"{v:.0%}" for v in row] for row in z]
+    else:
+        z = counts
+        text = [[f"{int(v)}" for v in row] for row in z]
+    show_text = k <= 12
+    fig = go.Figure(go.Heatmap(
+        z=z, x=names, y=names, colorscale="Blues", text=text if show_text else None,
+        texttemplate="%{text}" if show_text else None,
+        customdata=counts, hovertemplate="true %{y} → predicted %{x}<br>%{customdata:.0f} examples<extra></extra>",
+        colorbar={"title": "share of row" if normalized else "examples"},
+    ))
+    ii, jj = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    fig.add_scatter(
+        x=[names[j] for j in jj.ravel()], y=[names[i] for i in ii.ravel()], mode="markers",
+        marker={"size": max(8, min(40, 400 // max(k, 1))), "opacity": 0.0, "symbol": "square"},
+        customdata=np.stack([ii.ravel(), jj.ravel()], axis=1), hoverinfo="skip", showlegend=False,
+        name="cells",
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    return _layout(fig, title or ("Confusion matrix (row-normalised)" if normalized else "Confusion matrix"),
+                   "predicted", "true", height=max(400, 30 * k + 200))
+
+
+def per_label_confusion(tp: Sequence[int], fp: Sequence[int], fn: Sequence[int], labels: Sequence[str],
+                        title: str = "Per-label errors") -> go.Figure:
+    """Multi-label: stacked bars of true positives, false positives and false negatives per label."""
+    names = [str(x) for x in labels]
+    fig = go.Figure()
+    fig.add_bar(x=names, y=list(tp), name="true positives", marker_color=POSITIVE)
+    fig.add_bar(x=names, y=list(fp), name="false positives", marker_color="#e8a33d")
+    fig.add_bar(x=names, y=list(fn), name="false negatives", marker_color=NEGATIVE)
+    fig.update_layout(barmode="stack")
+    return _layout(fig, title, "label", "test examples")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Comparison
+# ----------------------------------------------------------------------------------------------------------
+
+def reliability_diagram(curves: Mapping[str, Sequence[Mapping[str, float]]],
+                        title: str = "Reliability diagram") -> go.Figure:
+    """Accuracy against confidence per bin for one or several models, with the diagonal of perfect calibration.
+
+    curves: {model name: [{"confidence": mean confidence, "accuracy": accuracy, "count": n}, ...]}; empty
+    bins (count 0) are skipped.
+    """
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                               line={"dash": "dash", "color": NEUTRAL}))
+    for name, bins in curves.items():
+        rows = [b for b in bins if b.get("count", 1) and b.get("confidence") is not None]
+        fig.add_scatter(
+            x=[b["confidence"] for b in rows], y=[b["accuracy"] for b in rows], mode="lines+markers", name=name,
+            customdata=[b.get("count", 0) for b in rows],
+            hovertemplate="confidence %{x:.2f}<br>accuracy %{y:.2f}<br>%{customdata} examples<extra>"
+                          + name + "</extra>",
+        )
+    fig.update_xaxes(range=[0, 1])
+    fig.update_yaxes(range=[0, 1.02])
+    return _layout(fig, title, "mean confidence in bin", "accuracy in bin", height=450)
+
+
+def leaderboard_bars(names: Sequence[str], values: Sequence[float], metric: str,
+                     title: str | None = None) -> go.Figure:
+    """Horizontal bars of one metric per model, best on top (assumes higher is better)."""
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(-np.nan_to_num(v, nan=-np.inf))
+    fig = go.Figure(go.Bar(x=v[order], y=[str(names[i]) for i in order], orientation="h",
+                           marker_color=POSITIVE, text=[f"{x:.3f}" for x in v[order]], textposition="auto"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title or f"Models by {metric}", metric, "model", height=max(250, 30 * len(order) + 110))

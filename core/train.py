@@ -1,0 +1,156 @@
+"""Training orchestration: dataset + family + params -> evaluated, saved artifact.
+
+`run()` is what the CLI (`python -m core train`), the Train page's background jobs, the model zoo
+and experiment grids all call. The torch optimisation loop itself lives in `core/trainer.py`.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import artifacts
+from .base import TextClassifier
+from .data import Split, TextDataset
+from .memory import PeakMemory
+from .models import family
+from .params import resolve
+from .progress import ProgressCallback, null_progress
+
+#: Texts per predict_proba call when scoring the test split (bounded memory, visible progress).
+EVAL_CHUNK = 512
+
+
+def predict_in_chunks(
+    model: TextClassifier, texts: Sequence[str], progress: ProgressCallback = null_progress, message: str = "evaluate"
+) -> np.ndarray:
+    """(n, k) probabilities computed `EVAL_CHUNK` texts at a time, reporting progress."""
+    out = []
+    n = len(texts)
+    for start in range(0, n, EVAL_CHUNK):
+        out.append(np.asarray(model.predict_proba(list(texts[start : start + EVAL_CHUNK])), dtype=np.float32))
+        progress(min(start + EVAL_CHUNK, n), n, f"{message}: test split")
+    k = len(model.labels)
+    return np.concatenate(out) if out else np.zeros((0, k), np.float32)
+
+
+def evaluate_on(
+    model: TextClassifier,
+    split: Split,
+    labels: list[str],
+    multilabel: bool,
+    progress: ProgressCallback = null_progress,
+) -> tuple[dict[str, Any], artifacts.Predictions]:
+    """Metrics and Predictions of `model` on `split`."""
+    from .evaluate import evaluate
+
+    proba = predict_in_chunks(model, split.texts, progress)
+    metrics = evaluate(split.y, proba, labels, multilabel=multilabel, threshold=getattr(model, "threshold", 0.5))
+    preds = artifacts.Predictions(
+        proba=proba, y_true=np.asarray(split.y), texts=list(split.texts), labels=list(labels), multilabel=multilabel,
+        threshold=float(getattr(model, "threshold", 0.5)),
+    )
+    return metrics, preds
+
+
+def latency_ms(model: TextClassifier, text: str, repeats: int = 20) -> dict[str, float]:
+    """p50 / p95 wall time of predict_proba on one text, in milliseconds (after 2 warm-up calls)."""
+    for _ in range(2):
+        model.predict_proba([text])
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.predict_proba([text])
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"latency_ms_p50": float(np.percentile(times, 50)), "latency_ms_p95": float(np.percentile(times, 95))}
+
+
+def _subsample_train(ds: TextDataset, n: int, seed: int = 0) -> TextDataset:
+    """A copy of `ds` with a seeded random `n`-row sample of train (stratified when every class has ≥ 2 rows)."""
+    import dataclasses
+
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(ds.train))
+    strat = None if ds.multilabel else ds.train.y
+    if strat is not None and np.bincount(strat).min(initial=2) < 2:
+        strat = None
+    keep, _ = train_test_split(idx, train_size=n, random_state=seed, stratify=strat)
+    return dataclasses.replace(ds, train=ds.train.subset(np.sort(keep)))
+
+
+def default_name(dataset: str, kind: str) -> str:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return artifacts.unique_name(f"{dataset.replace(':', '-')}-{kind}-{stamp}")
+
+
+def finish(
+    model: TextClassifier,
+    ds: TextDataset,
+    name: str,
+    *,
+    config: dict[str, Any],
+    extra_metrics: dict[str, Any] | None = None,
+    parent: str | None = None,
+    compression: dict[str, Any] | None = None,
+    progress: ProgressCallback = null_progress,
+    overwrite: bool = False,
+) -> Path:
+    """Evaluate a ready model on the test split, measure latency and save it as artifact `name`.
+
+    Shared by training, compression and ensembles so every artifact has the same metrics.
+    """
+    metrics, preds = evaluate_on(model, ds.test, ds.labels, ds.multilabel, progress)
+    sample = next((t for t in ds.test.texts if t.strip()), "example text")
+    metrics.update(latency_ms(model, sample))
+    metrics.update(extra_metrics or {})
+    progress(1, 1, "save: writing artifact")
+    return artifacts.save_artifact(
+        model, name, dataset=ds, config=config, metrics=metrics, predictions=preds,
+        parent=parent, compression=compression, overwrite=overwrite,
+    )
+
+
+def run(
+    dataset: str | TextDataset,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    name: str | None = None,
+    progress: ProgressCallback | None = None,
+    max_train: int | None = None,
+) -> Path:
+    """Train family `kind` on `dataset`, evaluate on its test split and save the artifact; returns its folder.
+
+    Raises ParamError for bad settings before any work starts, and writes nothing if training fails or is
+    cancelled (progress callback raising core.progress.Cancelled).
+    """
+    from .data import load_dataset
+
+    progress = progress or null_progress
+    fam = family(kind)
+    resolved = resolve(fam.PARAMS, params)  # validate before loading data: bad settings fail fast
+    if name is not None:
+        artifacts.check_name(name)
+        if artifacts.artifact_dir(name).exists():
+            raise artifacts.ArtifactError(f"a model named {name!r} already exists; pick another name")
+    progress(0, 1, "data: loading dataset")
+    ds = dataset if isinstance(dataset, TextDataset) else load_dataset(dataset, max_train=max_train)
+    if isinstance(dataset, TextDataset) and max_train and max_train < len(ds.train):
+        ds = _subsample_train(ds, max_train)
+    name = name or default_name(ds.name, kind)
+    t0 = time.perf_counter()
+    with PeakMemory() as mem:
+        model, train_info = fam.fit(ds, resolved, progress)
+    train_seconds = time.perf_counter() - t0
+    extra = {
+        "train_seconds": round(train_seconds, 3),
+        "peak_memory_mb": round(mem.peak_mb, 1),
+        "train_rows": len(ds.train),
+        "validation_rows": len(ds.validation),
+        "test_rows": len(ds.test),
+        "train_info": train_info,
+    }
+    return finish(model, ds, name, config={**resolved, "max_train": max_train}, extra_metrics=extra, progress=progress)
