@@ -190,7 +190,7 @@ def save_artifact(
     try:
         model.save(tmp / "model")
         metrics = dict(metrics)
-        metrics.setdefault("size_mb", round(dir_size_mb(tmp / "model"), 4))
+        metrics.setdefault("size_mb", round(dir_size_mb(tmp / "model"), 6))
         metrics.setdefault("n_parameters", int(model.n_parameters()))
         manifest = {
             "name": name,
@@ -244,6 +244,7 @@ def _read_info(path: Path) -> ArtifactInfo:
         return info
     except (OSError, ValueError) as e:
         info.broken = f"unreadable manifest.json ({e.__class__.__name__}: {e})"
+        info.manifest = {}
         return info
     fv = info.manifest.get("format_version", 0)
     if not isinstance(fv, int) or fv > _cfg.FORMAT_VERSION:

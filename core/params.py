@@ -40,9 +40,10 @@ class Param:
             elif t is list:
                 v = [s.strip() for s in value.split(",") if s.strip()] if isinstance(value, str) else list(value)
             elif t is int:
-                if isinstance(value, float) and not value.is_integer():
+                f = float(value)
+                if not f.is_integer():
                     raise ValueError(value)
-                v = int(float(value)) if isinstance(value, str) else int(value)
+                v = int(f)
             elif t is float:
                 v = float(value)
             else:

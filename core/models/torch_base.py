@@ -1,0 +1,159 @@
+"""Shared helpers for torch families: device, batched length-sorted inference, safetensors save/load, and a
+`TorchTextClassifier` base for networks trained from scratch with a `core.tokenization` tokenizer.
+
+A network used with `TorchTextClassifier` is an nn.Module built as `NET(**net_config)` with
+    forward(input_ids, attention_mask) -> logits (B, k)
+    pool(input_ids, attention_mask)    -> pooled sentence vector (B, d)
+    embedding                          the token nn.Embedding (gradient attributions hook onto it)
+Folder layout written by `save`: config.json (kind, labels, multilabel, threshold, net config, extra),
+model.safetensors (weights), tokenizer/ (json). `load` needs nothing else.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
+
+import numpy as np
+import torch
+
+from ..base import TextClassifier
+from ..tokenization import ScratchTokenizer, load_tokenizer
+
+Encode = Callable[[list[str]], dict[str, torch.Tensor]]
+
+
+def device() -> torch.device:
+    """cuda when available, else cpu."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@torch.inference_mode()
+def batched_outputs(fn: Callable[..., torch.Tensor], encode: Encode, texts: Sequence[str], batch_size: int = 64,
+                    device: torch.device | str = "cpu",
+                    on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Stack `fn(**encode(batch))` (B, d) over `texts` in batches sorted by length (less padding), returned in
+    the original order as float32 (n, d)."""
+    texts = list(texts)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    chunks = []
+    n_batches = math.ceil(len(texts) / batch_size)
+    for b in range(n_batches):
+        rows = order[b * batch_size:(b + 1) * batch_size]
+        inputs = {k: v.to(device) for k, v in encode([texts[i] for i in rows]).items()}
+        out = fn(**inputs)
+        out = out.logits if hasattr(out, "logits") else out
+        chunks.append(out.float().cpu().numpy())
+        if on_batch is not None:
+            on_batch(b + 1, n_batches)
+    if not chunks:
+        return np.zeros((0, 0), dtype=np.float32)
+    result = np.empty((len(texts), chunks[0].shape[1]), dtype=np.float32)
+    result[order] = np.concatenate(chunks)
+    return result
+
+
+def predict_logits(model: torch.nn.Module, encode: Encode, texts: Sequence[str], batch_size: int = 64,
+                   device: torch.device | str | None = None,
+                   on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """(n, k) float32 logits of `model` in eval mode (the previous train/eval mode is restored)."""
+    if device is None:
+        device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        return batched_outputs(model, encode, texts, batch_size, device, on_batch)
+    finally:
+        model.train(was_training)
+
+
+def logits_to_proba(logits: np.ndarray, multilabel: bool) -> np.ndarray:
+    """Sigmoid (multi-label) or row softmax, float32."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if multilabel:
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def save_weights(model: torch.nn.Module, path: Path) -> None:
+    """Weights as safetensors (shared tensors handled by safetensors.torch.save_model)."""
+    from safetensors.torch import save_model
+
+    save_model(model, str(path))
+
+
+def load_weights(model: torch.nn.Module, path: Path) -> None:
+    """Fill `model` from a safetensors file written by `save_weights` (strict)."""
+    from safetensors.torch import load_model
+
+    load_model(model, str(path), strict=True, device="cpu")
+
+
+class TorchTextClassifier(TextClassifier):
+    """A from-scratch torch network + scratch tokenizer. Subclasses set `kind`, `NET` and `capabilities`."""
+
+    NET: ClassVar[type[torch.nn.Module]]
+    batch_size: int = 64
+
+    def __init__(self, net: torch.nn.Module, tokenizer: ScratchTokenizer, labels: list[str], multilabel: bool,
+                 net_config: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+        self.net = net.to(device()).eval()
+        self.tokenizer = tokenizer
+        self.labels = list(labels)
+        self.multilabel = bool(multilabel)
+        self.net_config = dict(net_config)
+        self.extra = dict(extra or {})
+
+    # -- inference ------------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Padded model inputs (input_ids, attention_mask) on the CPU."""
+        return self.tokenizer.encode(list(texts))
+
+    @property
+    def embedding_layer(self) -> torch.nn.Embedding:
+        """The token embedding (for gradient x input / integrated gradients)."""
+        return self.net.embedding
+
+    def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
+        return predict_logits(self.net, self.encode, list(texts), self.batch_size)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return logits_to_proba(self.predict_logits(texts), self.multilabel)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, d) pooled vector that feeds the classification head."""
+        self.net.eval()
+        return batched_outputs(self.net.pool, self.encode, list(texts), self.batch_size, next(self.net.parameters()).device)
+
+    def tokenize(self, text: str) -> list[str]:
+        return self.tokenizer.tokens(text)
+
+    def n_parameters(self) -> int:
+        return int(sum(p.numel() for p in self.net.parameters()))
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {"kind": self.kind, "labels": self.labels, "multilabel": self.multilabel,
+                  "threshold": self.threshold, "net": self.net_config, "extra": self.extra}
+        (directory / "config.json").write_text(json.dumps(config, indent=1, ensure_ascii=False))
+        save_weights(self.net, directory / "model.safetensors")
+        self.tokenizer.save(directory / "tokenizer")
+
+    @classmethod
+    def load(cls, directory: Path) -> "TorchTextClassifier":
+        directory = Path(directory)
+        config = json.loads((directory / "config.json").read_text())
+        if config.get("kind") != cls.kind:
+            raise ValueError(f"{directory} holds a {config.get('kind')!r} model, not {cls.kind!r}")
+        net = cls.NET(**config["net"])
+        load_weights(net, directory / "model.safetensors")
+        model = cls(net, load_tokenizer(directory / "tokenizer"), config["labels"], config["multilabel"],
+                    config["net"], config.get("extra"))
+        model.threshold = float(config.get("threshold", 0.5))
+        return model
