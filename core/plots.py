@@ -5,7 +5,7 @@ labelled axes. Sections: data, prediction, errors, comparison. Append new builde
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -76,25 +76,32 @@ def length_coverage(lengths: Sequence[float] | None = None, unit: str = "tokens"
                     title: str | None = None) -> go.Figure:
     """Share of texts with length ≤ N (the curve that picks a max sequence length).
 
-    Either raw `lengths`, or precomputed `points` [(N, share 0..1)]. `marks` are lengths annotated as
-    "≤ N unit: X%".
+    Either raw `lengths` (an exact step curve), or precomputed `points` [(N, share 0..1)] such as
+    describe()'s coverage table (drawn as labelled markers on a log2 axis). `marks` are lengths
+    annotated as "≤ N unit: X%" with a dotted line.
     """
     if points is None:
         arr = np.sort(np.asarray(lengths if lengths is not None else [], dtype=float))
         xs = np.unique(arr)
         ys = np.searchsorted(arr, xs, side="right") / max(len(arr), 1)
+        fig = go.Figure(go.Scatter(x=xs, y=ys * 100, mode="lines", name="coverage", line={"shape": "hv"},
+                                   hovertemplate=f"≤ %{{x:.0f}} {unit}: %{{y:.1f}}%<extra></extra>"))
     else:
         xs = np.asarray([p[0] for p in points], dtype=float)
         ys = np.asarray([p[1] for p in points], dtype=float)
-    fig = go.Figure(go.Scatter(x=xs, y=ys * 100, mode="lines", name="coverage", line={"shape": "hv"}))
+        fig = go.Figure(go.Scatter(x=xs, y=ys * 100, mode="lines+markers+text", name="coverage",
+                                   text=[f"{y:.0%}" for y in ys], textposition="top left",
+                                   hovertemplate=f"≤ %{{x:.0f}} {unit}: %{{y:.1f}}%<extra></extra>"))
+        fig.update_xaxes(type="log", tickvals=list(xs), ticktext=[f"{x:g}" for x in xs])
     for n in marks:
         # share of texts ≤ n: the step function's value at n (0 before the first point)
         i = int(np.searchsorted(xs, n, side="right")) - 1
         share = float(ys[i]) if i >= 0 else 0.0
-        fig.add_vline(x=n, line_dash="dot", line_color=NEUTRAL)
-        fig.add_annotation(x=n, y=share * 100, text=f"≤ {n:g} {unit}: {share:.0%}", showarrow=True,
-                           arrowhead=2, ax=30, ay=30)
-    fig.update_yaxes(range=[0, 101], ticksuffix="%")
+        x = np.log10(n) if points is not None else n  # shapes and annotations take log10 on a log axis
+        fig.add_vline(x=x, line_dash="dot", line_color=NEUTRAL)
+        fig.add_annotation(x=x, y=share * 100,
+                           text=f"≤ {n:g} {unit}: {share:.0%}", showarrow=True, arrowhead=2, ax=40, ay=40)
+    fig.update_yaxes(range=[0, 105], ticksuffix="%")
     return _layout(fig, title or f"Length coverage ({unit})", f"max length N ({unit})", "texts with length ≤ N")
 
 
@@ -112,23 +119,32 @@ def cooccurrence_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels:
 # Prediction
 # ----------------------------------------------------------------------------------------------------------
 
-def probability_bars(proba: Sequence[float], labels: Sequence[str], threshold: float | None = None,
+def probability_bars(proba: Sequence[float], labels: Sequence[str],
+                     threshold: float | Sequence[float] | None = None,
                      title: str = "Class probabilities", top: int | None = 30) -> go.Figure:
-    """Horizontal bars of one text's probabilities, highest on top; `threshold` draws the multi-label cut."""
+    """Horizontal bars of one text's probabilities, highest on top.
+
+    `threshold` (multi-label) is one cut drawn as a dashed line, or one cut per label drawn as markers;
+    bars at or above their cut are highlighted. Without it the top class is highlighted.
+    """
     p = np.asarray(proba, dtype=float)
     order = np.argsort(-p)[: top or len(p)]
     names = [str(labels[i]) for i in order]
     vals = p[order]
-    if threshold is None:
+    thr = None if threshold is None else np.broadcast_to(np.asarray(threshold, dtype=float), p.shape)[order]
+    if thr is None:
         colors = [POSITIVE if i == 0 else NEUTRAL for i in range(len(order))]
     else:
-        colors = [POSITIVE if v >= threshold else NEUTRAL for v in vals]
-    fig = go.Figure(go.Bar(x=vals, y=names, orientation="h", marker_color=colors,
-                           text=[f"{v:.1%}" for v in vals], textposition="auto",
+        colors = [POSITIVE if v >= t else NEUTRAL for v, t in zip(vals, thr)]
+    fig = go.Figure(go.Bar(x=vals, y=names, orientation="h", marker_color=colors, name="probability",
+                           text=[f"{v:.1%}" for v in vals], textposition="auto", showlegend=False,
                            hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
-    if threshold is not None:
-        fig.add_vline(x=threshold, line_dash="dash", line_color=NEGATIVE,
-                      annotation_text=f"threshold {threshold:g}", annotation_position="top")
+    if threshold is not None and np.ndim(threshold) == 0:
+        fig.add_vline(x=float(threshold), line_dash="dash", line_color=NEGATIVE,
+                      annotation_text=f"threshold {float(threshold):g}", annotation_position="top")
+    elif thr is not None:
+        fig.add_scatter(x=thr, y=names, mode="markers", name="threshold",
+                        marker={"symbol": "line-ns-open", "size": 18, "color": NEGATIVE, "line": {"width": 2}})
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(range=[0, 1])
     return _layout(fig, title, "probability", "class", height=max(250, 28 * len(order) + 110))
@@ -161,7 +177,7 @@ def confusion_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Se
 
     `normalized` divides each row by its total (recall on the diagonal). An invisible marker sits on
     each cell so a click selects it (heatmaps themselves have no point selection in plotly);
-    the selected point's `customdata` is [true index, predicted index].
+    the selected point's `customdata` is [true index, predicted index, count, row share].
     """
     counts = np.asarray(matrix, dtype=float)
     k = counts.shape[0]
@@ -175,16 +191,21 @@ def confusion_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Se
     show_text = k <= 12
     fig = go.Figure(go.Heatmap(
         z=z, x=names, y=names, colorscale="Blues", text=text if show_text else None,
-        texttemplate="%{text}" if show_text else None,
-        customdata=counts, hovertemplate="true %{y} → predicted %{x}<br>%{customdata:.0f} examples<extra></extra>",
+        texttemplate="%{text}" if show_text else None, hoverinfo="skip",
         colorbar={"title": "share of row" if normalized else "examples"},
     ))
+    # Hover text and click target live on invisible markers (hoverinfo "skip" on the heatmap hands them the
+    # events; "skip" on the markers would disable their clicks). A selected cell is outlined in orange.
     ii, jj = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    cells = counts[ii.ravel(), jj.ravel()]
+    share = (counts / np.maximum(counts.sum(axis=1, keepdims=True), 1))[ii.ravel(), jj.ravel()]
     fig.add_scatter(
         x=[names[j] for j in jj.ravel()], y=[names[i] for i in ii.ravel()], mode="markers",
         marker={"size": max(8, min(40, 400 // max(k, 1))), "opacity": 0.0, "symbol": "square"},
-        customdata=np.stack([ii.ravel(), jj.ravel()], axis=1), hoverinfo="skip", showlegend=False,
-        name="cells",
+        selected={"marker": {"opacity": 0.45, "color": "#e8a33d"}}, unselected={"marker": {"opacity": 0.0}},
+        customdata=np.stack([ii.ravel(), jj.ravel(), cells, share], axis=1), showlegend=False, name="cells",
+        hovertemplate="true %{y} → predicted %{x}<br>%{customdata[2]:.0f} examples "
+                      "(%{customdata[3]:.1%} of the true class)<br>click to list them<extra></extra>",
     )
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")

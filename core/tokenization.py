@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -123,7 +123,7 @@ class WordTokenizer(ScratchTokenizer):
 
     @classmethod
     def fit(cls, texts: Sequence[str], min_freq: int = 2, max_size: int = 30000, lowercase: bool = True,
-            add_cls: bool = False) -> "WordTokenizer":
+            add_cls: bool = False) -> WordTokenizer:
         counts: Counter[str] = Counter()
         for t in texts:
             counts.update(_WORD.findall(t.lower() if lowercase else t))
@@ -149,7 +149,7 @@ class WordTokenizer(ScratchTokenizer):
         (Path(folder) / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
 
     @classmethod
-    def _load(cls, folder: Path, config: dict) -> "WordTokenizer":
+    def _load(cls, folder: Path, config: dict) -> WordTokenizer:
         vocab = json.loads((folder / "vocab.json").read_text())
         return cls(vocab, config["lowercase"], config["add_cls"], config["max_length"])
 
@@ -166,7 +166,7 @@ class BPETokenizer(ScratchTokenizer):
 
     @classmethod
     def fit(cls, texts: Sequence[str], vocab_size: int = 8000, min_freq: int = 2, lowercase: bool = True,
-            add_cls: bool = False) -> "BPETokenizer":
+            add_cls: bool = False) -> BPETokenizer:
         from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
         tok = Tokenizer(models.BPE(unk_token=UNK, continuing_subword_prefix="##"))
@@ -198,7 +198,7 @@ class BPETokenizer(ScratchTokenizer):
         self.tok.save(str(Path(folder) / "tokenizer.json"))
 
     @classmethod
-    def _load(cls, folder: Path, config: dict) -> "BPETokenizer":
+    def _load(cls, folder: Path, config: dict) -> BPETokenizer:
         from tokenizers import Tokenizer
 
         tok = Tokenizer.from_file(str(folder / "tokenizer.json"))

@@ -38,8 +38,9 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,6 +49,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from .config import num_threads
 from .data import TextDataset
+from .models.torch_base import logits_to_proba, predict_logits  # noqa: F401 - re-exported
 from .params import Param
 from .progress import ProgressCallback, null_progress
 
@@ -262,45 +264,6 @@ def _logits(out: Any) -> torch.Tensor:
     return out.logits if hasattr(out, "logits") else out
 
 
-@torch.inference_mode()
-def predict_logits(model: torch.nn.Module, encode: Encode, texts: list[str], batch_size: int = 64,
-                   device: torch.device | str | None = None,
-                   on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """(n, k) float32 logits, computed in batches of texts sorted by length (less padding); eval mode
-    is set for the call and the previous train/eval mode restored."""
-    if device is None:
-        device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    chunks = []
-    n_batches = math.ceil(len(texts) / batch_size)
-    try:
-        for b in range(n_batches):
-            rows = order[b * batch_size:(b + 1) * batch_size]
-            inputs = {k: v.to(device) for k, v in encode([texts[i] for i in rows]).items()}
-            chunks.append(_logits(model(**inputs)).float().cpu().numpy())
-            if on_batch is not None:
-                on_batch(b + 1, n_batches)
-    finally:
-        model.train(was_training)
-    if not chunks:
-        return np.zeros((0, 0), dtype=np.float32)
-    out = np.empty((len(texts), chunks[0].shape[1]), dtype=np.float32)
-    out[order] = np.concatenate(chunks)
-    return out
-
-
-def logits_to_proba(logits: np.ndarray, multilabel: bool) -> np.ndarray:
-    """Sigmoid (multi-label) or softmax rows, float32."""
-    logits = np.asarray(logits, dtype=np.float64)
-    if multilabel:
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
 def val_metrics(logits: np.ndarray, y: np.ndarray, multilabel: bool, loss_fn: Callable) -> dict[str, float]:
     """val_loss, accuracy (subset accuracy for multi-label), f1_macro, f1_micro."""
     from sklearn.metrics import accuracy_score, f1_score
@@ -322,6 +285,18 @@ def val_metrics(logits: np.ndarray, y: np.ndarray, multilabel: bool, loss_fn: Ca
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+def linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
+    """Linear warm-up to the peak lr, then linear decay to 0 at `total_steps` -- the same schedule as
+    transformers.get_linear_schedule_with_warmup, without importing transformers (~10 s here)."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return step / max(1, warmup_steps)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def _peak_rss_mb() -> float:
     try:
         import psutil
@@ -391,7 +366,6 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     """Train `model` in place on dataset.train, select the best state on dataset.validation; return the history
     (see the module docstring)."""
     from accelerate import Accelerator
-    from transformers import get_linear_schedule_with_warmup
 
     progress = progress or null_progress
     if cfg.metric not in METRICS:
@@ -462,7 +436,7 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
     # the accelerate-wrapped scheduler steps once per process, so count global steps
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps),
+    scheduler = linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps),
                                                 max(total_steps, 1))
     scheduler = accelerator.prepare(scheduler)
 

@@ -21,10 +21,16 @@ from ..base import TextClassifier
 #: kind -> module path (relative to this package)
 FAMILIES: dict[str, str] = {
     "tfidf": ".tfidf",
+    "transformer": ".transformer",
+    "rnn": ".rnn",
+    "scratch_transformer": ".scratch_transformer",
 }
 
 #: Kinds that only exist as compression/ensemble outputs (loadable but not trainable from the Train page).
-DERIVED: dict[str, str] = {}
+DERIVED: dict[str, str] = {
+    "compressed": ".variants",  # int8 / fp16 / bf16 / head-pruned copies (core.compress)
+    "ensemble": ".ensemble",    # weighted vote of saved models (also: python -m core train --model ensemble)
+}
 
 
 def family(kind: str) -> ModuleType:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -146,7 +147,7 @@ class TorchTextClassifier(TextClassifier):
         self.tokenizer.save(directory / "tokenizer")
 
     @classmethod
-    def load(cls, directory: Path) -> "TorchTextClassifier":
+    def load(cls, directory: Path) -> TorchTextClassifier:
         directory = Path(directory)
         config = json.loads((directory / "config.json").read_text())
         if config.get("kind") != cls.kind:

@@ -1,0 +1,119 @@
+"""HTML rendering: coloured tokens and the self-contained "case file" report.
+
+Every user-supplied string (texts, tokens, labels, titles, table cells) goes through `html.escape`;
+only markup this module built itself is marked `Safe` and inserted as is. Plotly figures are embedded
+with their JSON (plotly escapes "<" there) and the plotly.js bundle inlined once, so the file opens offline.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .attribution import TokenAttribution
+
+POSITIVE = (214, 39, 40)   # red: pushes towards the class
+NEGATIVE = (31, 119, 180)  # blue: pushes away from it
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.5}
+h1{font-size:1.6em;border-bottom:2px solid #ddd;padding-bottom:.3em}h2{font-size:1.25em;margin-top:1.6em}
+.tokens{line-height:2.1;font-size:1.05em}.tok{padding:1px 3px;border-radius:3px;white-space:pre-wrap}
+.text{white-space:pre-wrap;background:#f7f7f7;padding:.6em;border-radius:4px}
+table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
+th{background:#f0f0f0}.legend{font-size:.85em;color:#555}.meta{color:#666;font-size:.85em}
+"""
+
+
+class Safe(str):
+    """HTML built by this module (already escaped); inserted without escaping."""
+
+
+def esc(value: Any) -> str:
+    """Escape anything for HTML text and attribute values."""
+    return value if isinstance(value, Safe) else html.escape(str(value), quote=True)
+
+
+def colour(value: float, max_abs: float) -> str:
+    """Diverging background colour: red for positive, blue for negative, opacity by |value| / max_abs."""
+    if not np.isfinite(value) or max_abs <= 0:
+        return "rgba(0,0,0,0)"
+    r, g, b = POSITIVE if value >= 0 else NEGATIVE
+    alpha = min(abs(value) / max_abs, 1.0) * 0.85
+    return f"rgba({r},{g},{b},{alpha:.3f})"
+
+
+def tokens_html(tokens: Sequence[str], values, *, max_abs: float | None = None, fmt: str = "{:+.4f}") -> Safe:
+    """Tokens as coloured spans (tooltip = the value), separated by spaces.
+
+    max_abs: the value mapped to full colour (default: the largest |value|), pass one shared value to make
+    several texts comparable.
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(v) != len(tokens):
+        raise ValueError(f"{len(tokens)} tokens but {len(v)} values")
+    if max_abs is None:
+        finite = np.abs(v[np.isfinite(v)])
+        max_abs = float(finite.max()) if len(finite) else 0.0
+    spans = [f'<span class="tok" style="background:{colour(x, max_abs)}" title="{esc(fmt.format(x))}">'
+             f"{esc(t)}</span>" for t, x in zip(tokens, v)]
+    return Safe('<div class="tokens">' + " ".join(spans) + "</div>")
+
+
+def attribution_html(attr: TokenAttribution, class_name: str | None = None, max_abs: float | None = None) -> Safe:
+    """Coloured tokens of one attribution with a one-line legend."""
+    who = esc(class_name) if class_name is not None else f"class {attr.class_index}"
+    base = "" if not np.isfinite(attr.base_value) else f"; base value {attr.base_value:.4f}"
+    legend = (f'<div class="legend">{esc(attr.method)} towards <b>{who}</b>: '
+              f'<span style="color:rgb{POSITIVE}">red pushes towards</span>, '
+              f'<span style="color:rgb{NEGATIVE}">blue pushes away</span>{esc(base)}</div>')
+    return Safe(legend + tokens_html(attr.tokens, attr.values, max_abs=max_abs))
+
+
+def table_html(frame, max_rows: int = 200) -> Safe:
+    """A pandas DataFrame as an escaped HTML table (first `max_rows` rows)."""
+    return Safe(frame.head(max_rows).to_html(index=False, escape=True, border=0, float_format=lambda x: f"{x:.4g}"))
+
+
+def _content(item: Any, state: dict) -> str:
+    if item is None:
+        return ""
+    if isinstance(item, Safe):
+        return item
+    if isinstance(item, str):
+        return f'<div class="text">{esc(item)}</div>'
+    if isinstance(item, TokenAttribution):
+        return attribution_html(item)
+    if hasattr(item, "to_plotly_json") and hasattr(item, "to_html"):  # plotly Figure
+        # the first figure carries plotly.js inline so the report works offline; the others reuse it
+        out = item.to_html(full_html=False, include_plotlyjs=not state["plotly"], default_width="100%")
+        state["plotly"] = True
+        return out
+    if hasattr(item, "to_html") and hasattr(item, "columns"):  # pandas DataFrame
+        return table_html(item)
+    if isinstance(item, dict):
+        rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in item.items())
+        return f"<table>{rows}</table>"
+    if isinstance(item, (list, tuple)):
+        return "".join(_content(x, state) for x in item)
+    return f'<div class="text">{esc(item)}</div>'
+
+
+def case_file_html(title: str, sections: Iterable[tuple[str, Any]], meta: dict | None = None) -> str:
+    """A self-contained HTML report (inline CSS, plotly.js inlined once, no external requests).
+
+    sections: (heading, content) pairs; content is a str (shown as escaped text), Safe markup, a
+    TokenAttribution, a plotly Figure, a pandas DataFrame, a dict (key/value table) or a list of these.
+    meta: small key/value table under the title (model, dataset, created ...).
+    """
+    state = {"plotly": False}
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>{esc(title)}</title><style>{CSS}</style></head><body>", f"<h1>{esc(title)}</h1>"]
+    if meta:
+        parts.append(f'<div class="meta">{_content(meta, state)}</div>')
+    for heading, content in sections:
+        parts.append(f"<section><h2>{esc(heading)}</h2>{_content(content, state)}</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,217 @@
+"""Weighted soft-vote ensemble of saved models, weights tuned on the validation split.
+
+p(x) = Σ_i w_i p_i(x) with w on the simplex (w_i ≥ 0, Σ w_i = 1); members are artifacts loaded by name through
+`core.artifacts.load_model`, so an ensemble folder holds only `ensemble.json` (member names, weights, labels).
+Weight tuning (`objective`):
+    log_loss   minimise validation log-loss (BCE for multi-label) over softmax-parametrised weights (scipy L-BFGS)
+    accuracy   best validation accuracy over a grid / random search of the simplex (ties -> lower log-loss)
+    equal      1 / m each
+`vote_breakdown(text)` shows every member's probabilities and weight next to the combined vote.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..base import TextClassifier
+from ..data import TextDataset
+from ..params import Param
+from ..progress import ProgressCallback, null_progress
+
+KIND = "ensemble"
+TITLE = "Ensemble (weighted vote of saved models)"
+DESCRIPTION = "Averages the probabilities of saved models on the same dataset, weights tuned on validation."
+OBJECTIVES = ("log_loss", "accuracy", "equal")
+PARAMS: list[Param] = [
+    Param("members", [], "names of saved models to combine (comma separated, same dataset and labels)", type=list),
+    Param("objective", "log_loss", "how the weights are tuned on the validation split", choices=OBJECTIVES),
+    Param("max_validation", 2000, "score members on at most this many validation texts (seeded sample; 0 = all)",
+          min=0),
+]
+
+
+class EnsembleClassifier(TextClassifier):
+    """Weighted average of member classifiers' probabilities."""
+
+    kind = KIND
+    capabilities = frozenset()
+
+    def __init__(self, members: dict[str, TextClassifier], weights: Sequence[float], labels: list[str],
+                 multilabel: bool, tuning: dict[str, Any] | None = None, threshold: float = 0.5) -> None:
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        if len(weights) != len(members):
+            raise ValueError(f"{len(members)} members but {len(weights)} weights")
+        w = np.asarray(weights, dtype=np.float64)
+        if (w < 0).any() or w.sum() <= 0:
+            raise ValueError("weights must be ≥ 0 with a positive sum")
+        for name, m in members.items():
+            if list(m.labels) != list(labels):
+                raise ValueError(f"member {name!r} has labels {list(m.labels)}, expected {list(labels)}")
+        self.members = dict(members)
+        self.weights = (w / w.sum()).tolist()
+        self.labels = list(labels)
+        self.multilabel = bool(multilabel)
+        self.threshold = float(threshold)
+        self.tuning = dict(tuning or {})
+
+    @property
+    def member_names(self) -> list[str]:
+        return list(self.members)
+
+    def member_probas(self, texts: Sequence[str]) -> np.ndarray:
+        """(m, n, k) probabilities of every member."""
+        return np.stack([np.asarray(m.predict_proba(list(texts)), dtype=np.float32) for m in self.members.values()])
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        return combine(self.member_probas(texts), self.weights)
+
+    def vote_breakdown(self, text: str) -> dict[str, Any]:
+        """Per-member probabilities and weights for one text, plus the combined vote.
+
+        {"labels": [...], "members": [{"name", "weight", "proba": [k], "predicted": label}], "proba": [k],
+         "predicted": label (multi-label: list of labels)}
+        """
+        probas = self.member_probas([text])[:, 0]
+        combined = combine(probas[:, None], self.weights)[0]
+
+        def pick(p: np.ndarray) -> Any:
+            if self.multilabel:
+                return [self.labels[j] for j in np.flatnonzero(p >= self.threshold)]
+            return self.labels[int(np.argmax(p))]
+
+        return {"labels": self.labels,
+                "members": [{"name": n, "weight": float(w), "proba": p.tolist(), "predicted": pick(p)}
+                            for n, w, p in zip(self.members, self.weights, probas)],
+                "proba": combined.tolist(), "predicted": pick(combined)}
+
+    def n_parameters(self) -> int:
+        return int(sum(m.n_parameters() for m in self.members.values()))
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"format": 1, "kind": KIND, "members": self.member_names, "weights": self.weights,
+                "labels": self.labels, "multilabel": self.multilabel, "threshold": self.threshold,
+                "tuning": self.tuning}
+        (directory / "ensemble.json").write_text(json.dumps(meta, indent=2, default=float))
+
+    @classmethod
+    def load(cls, directory: Path) -> "EnsembleClassifier":
+        from ..artifacts import ArtifactError, artifact_dir, load_model
+
+        meta = json.loads((Path(directory) / "ensemble.json").read_text())
+        members = {}
+        for name in meta["members"]:
+            if not artifact_dir(name).is_dir():
+                raise ArtifactError(f"ensemble member {name!r} no longer exists (deleted?)")
+            members[name] = load_model(name)
+        return cls(members, meta["weights"], meta["labels"], meta["multilabel"], meta.get("tuning"),
+                   meta.get("threshold", 0.5))
+
+
+CLASSIFIER = EnsembleClassifier
+
+
+# ----------------------------------------------------------------------------------------------- weights
+def combine(probas: np.ndarray, weights: Sequence[float]) -> np.ndarray:
+    """(m, n, k) member probabilities, (m,) weights -> (n, k) weighted average (weights normalised)."""
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    return np.tensordot(w, np.asarray(probas, dtype=np.float64), axes=1).astype(np.float32)
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray, multilabel: bool) -> float:
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    if multilabel:
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    return float(-np.mean(np.log(p[np.arange(len(y)), y])))
+
+
+def _accuracy(p: np.ndarray, y: np.ndarray, multilabel: bool, threshold: float) -> float:
+    if multilabel:
+        return float(np.mean(((p >= threshold).astype(int) == y).all(axis=1)))
+    return float(np.mean(p.argmax(1) == y))
+
+
+def tune_weights(probas: np.ndarray, y: np.ndarray, multilabel: bool = False, objective: str = "log_loss",
+                 threshold: float = 0.5, seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """Weights (m,) on the simplex for member probabilities (m, n, k) and labels y; returns (weights, report)."""
+    from scipy.optimize import minimize
+
+    m = probas.shape[0]
+    y = np.asarray(y)
+    equal = np.full(m, 1.0 / m)
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}")
+    if m == 1 or objective == "equal" or len(y) == 0:
+        w = equal
+    elif objective == "log_loss":
+        def f(z: np.ndarray) -> float:
+            e = np.exp(z - z.max())
+            return _log_loss(combine(probas, e / e.sum()), y, multilabel)
+
+        res = minimize(f, np.zeros(m), method="L-BFGS-B")
+        e = np.exp(res.x - res.x.max())
+        w = e / e.sum()
+    else:
+        rng = np.random.default_rng(seed)
+        cands = [equal, *np.eye(m), *rng.dirichlet(np.ones(m), size=400 if m > 3 else 200)]
+        if m <= 3:  # a 0.05 grid covers small simplices exactly
+            g = np.arange(0, 1.0001, 0.05)
+            cands += [np.array([a, 1 - a]) for a in g] if m == 2 else \
+                [np.array([a, b, 1 - a - b]) for a in g for b in g if a + b <= 1.0001]
+        scored = [(-_accuracy(combine(probas, c), y, multilabel, threshold),
+                   _log_loss(combine(probas, c), y, multilabel), i) for i, c in enumerate(cands)]
+        w = np.asarray(cands[min(scored)[2]], dtype=np.float64)
+    w = np.clip(w, 0, None)
+    w = w / w.sum()
+    p = combine(probas, w)
+    report = {"objective": objective, "validation_rows": int(len(y)),
+              "validation_log_loss": _log_loss(p, y, multilabel) if len(y) else None,
+              "validation_accuracy": _accuracy(p, y, multilabel, threshold) if len(y) else None,
+              "members_validation_accuracy": [_accuracy(probas[i], y, multilabel, threshold) for i in range(m)]
+              if len(y) else []}
+    return w, report
+
+
+def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback | None = None
+        ) -> tuple[EnsembleClassifier, dict[str, Any]]:
+    """Load the member artifacts, score them on the validation split and tune the weights."""
+    from ..artifacts import get_artifact, load_model
+    from ..train import predict_in_chunks
+
+    progress = progress or null_progress
+    names = [str(n).strip() for n in params.get("members") or [] if str(n).strip()]
+    if len(names) < 2:
+        raise ValueError("an ensemble needs at least two member models (members=a,b,...)")
+    if len(set(names)) != len(names):
+        raise ValueError("ensemble members must be different models")
+    members = {}
+    for i, name in enumerate(names):
+        info = get_artifact(name)
+        if info.manifest.get("labels") and list(info.manifest["labels"]) != list(dataset.labels):
+            raise ValueError(f"member {name!r} was trained on labels {info.manifest['labels']}, "
+                             f"not this dataset's {dataset.labels}")
+        progress(i, len(names), f"ensemble: loading {name}")
+        members[name] = load_model(name)
+    val = dataset.validation
+    n_max = int(params.get("max_validation") or 0)
+    if n_max and len(val) > n_max:
+        val = val.subset(np.sort(np.random.default_rng(0).choice(len(val), n_max, replace=False)))
+    probas = []
+    for i, (name, model) in enumerate(members.items()):
+        probas.append(predict_in_chunks(model, val.texts, message=f"ensemble: scoring {name} on validation"))
+        progress(i + 1, len(members), f"ensemble: scored {name}")
+    probas_arr = np.stack(probas) if len(val) else np.zeros((len(members), 0, len(dataset.labels)), np.float32)
+    threshold = float(np.mean([getattr(m, "threshold", 0.5) for m in members.values()]))
+    w, report = tune_weights(probas_arr, np.asarray(val.y), dataset.multilabel, params.get("objective", "log_loss"),
+                             threshold)
+    report["weights"] = dict(zip(names, w.tolist()))
+    model = EnsembleClassifier(members, w, dataset.labels, dataset.multilabel, report, threshold)
+    return model, report

@@ -1,0 +1,354 @@
+"""Every dashboard page through Streamlit's AppTest, on small real TF-IDF artifacts built once per session.
+
+Pages run on their own (AppTest.from_file("pages/x.py")) and through app.py's navigation; each must render
+without an exception, show its heading and widgets, and show an empty state when nothing is trained.
+`python tests/test_pages.py` prints each page's AppTest render time (cold and warm).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # pages import `ui` from the project root
+    sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+pytestmark = pytest.mark.skipif(not (SHARED / "sms_spam").exists(), reason="needs ../shared/data")
+
+PAGES = ["overview", "dataset", "train", "predict", "errors", "compare"]
+TIMEOUT = 120  # seconds per AppTest run: first renders import plotly/transformers on a shared 2-core box
+
+
+def page(name: str, dataset: str = "sms_spam") -> AppTest:
+    """A page run on its own; dataset pickers start on `dataset` (not ag_news, whose statistics take long)."""
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    at.session_state["_shared_dataset"] = dataset
+    return at
+
+
+def texts_of(at: AppTest) -> str:
+    """All visible text of a rendered app (titles, markdown, captions, alerts) joined, for substring checks."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
+        parts += [str(getattr(e, "value", "")) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+def set_env(root: Path) -> None:
+    os.environ["TEXTLAB_ARTIFACTS_DIR"] = str(root / "artifacts")
+    os.environ["TEXTLAB_USER_DATA_DIR"] = str(root / "user_data")
+    os.environ["TEXTLAB_JOBS_DIR"] = str(root / "jobs")
+
+
+def clear_streamlit_caches() -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def build_artifacts(root: Path) -> dict[str, str]:
+    """Two small real models: TF-IDF on 500 rows of sms_spam (multi-class) and on jigsaw_toxic (multi-label)."""
+    from core import train
+
+    set_env(root)
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    train.run("sms_spam", "tfidf", name="spam-tfidf", max_train=500)
+    train.run("jigsaw_toxic", "tfidf", name="toxic-tfidf")
+    return {"multiclass": "spam-tfidf", "multilabel": "toxic-tfidf"}
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("lab")
+    saved = {k: os.environ.get(k) for k in ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR")}
+    models = build_artifacts(root)
+    yield {**models, "root": str(root)}
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture()
+def trained(lab):
+    """The session's artifacts folder, with fresh Streamlit caches."""
+    set_env(Path(lab["root"]))
+    clear_streamlit_caches()
+    return lab
+
+
+@pytest.fixture()
+def empty(tmp_path):
+    """An empty artifacts folder, with fresh Streamlit caches."""
+    saved = {k: os.environ.get(k) for k in ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR")}
+    set_env(tmp_path)
+    clear_streamlit_caches()
+    yield tmp_path
+    for k, v in saved.items():
+        if v is not None:
+            os.environ[k] = v
+
+
+# ------------------------------------------------------------------------------------------------ app.py
+
+
+def test_app_navigation_renders_every_page(trained):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["_shared_dataset"] = "sms_spam"
+    at.run()
+    assert not at.exception
+    assert "Text Classification Lab" in texts_of(at)
+    for name in ("predict", "errors", "compare", "train"):
+        at.switch_page(f"pages/{name}.py").run()
+        assert not at.exception, name
+        assert at.title, name
+
+
+# ------------------------------------------------------------------------------------------------ pages
+
+
+def test_overview_lists_models_and_datasets(trained):
+    at = page("overview").run()
+    assert not at.exception
+    assert at.title[0].value == "Text Classification Lab"
+    models = at.dataframe[0].value
+    assert set(models["name"]) == {"spam-tfidf", "toxic-tfidf"}
+    assert models["accuracy"].notna().all()
+    assert "sms_spam" in set(at.dataframe[-1].value["name"])
+    assert not [b for b in at.button if "baseline" in b.label]
+
+
+def test_overview_broken_artifact_listed_separately(trained):
+    broken = Path(trained["root"]) / "artifacts" / "half-written"
+    broken.mkdir(exist_ok=True)
+    try:
+        at = page("overview").run()
+        assert not at.exception
+        assert "half-written" not in set(at.dataframe[0].value["name"])
+        assert any("unusable" in e.label for e in at.expander)
+    finally:
+        broken.rmdir()
+
+
+def test_dataset_statistics(trained):
+    at = page("dataset").run()
+    assert not at.exception
+    at.selectbox(key="dataset-name").select("sms_spam").run()
+    assert not at.exception
+    text = texts_of(at)
+    assert "Classes" in text and "Text length" in text and "Data quality" in text
+    assert len(charts(at)) >= 3  # classes, lengths, coverage
+    assert at.get("download_button")
+    at.radio(key="dataset-unit").set_value("chars").run()
+    assert not at.exception
+
+
+def test_dataset_multilabel_statistics(trained):
+    at = page("dataset").run()
+    at.selectbox(key="dataset-name").select("jigsaw_toxic").run()
+    assert not at.exception
+    assert "train rows with no label" in [m.label for m in at.metric]
+    assert len(charts(at)) >= 4  # + co-occurrence heatmap
+
+
+def test_dataset_upload_saves_and_reports_errors(trained):
+    rows = ["title,body,category"] + [f"match {i},the team won the cup final {i},sport" for i in range(20)] + \
+           [f"shares {i},the stock market fell again {i},business" for i in range(20)]
+    at = page("dataset").run()
+    at.file_uploader(key="dataset-upload").set_value(("news.csv", "\n".join(rows).encode(), "text/csv")).run()
+    assert not at.exception
+    assert at.dataframe  # the preview
+    assert at.multiselect[0].value == ["title", "body"] or at.multiselect[0].value
+    # the label column is also picked as text: a clear error, no traceback
+    at.multiselect[0].set_value(["title", "category"])
+    at.multiselect[1].set_value(["category"])
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.error and "both text and label" in at.error[0].value
+    at.multiselect[0].set_value(["title", "body"])
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert "upload:news" in at.success[0].value
+    from core import data
+
+    assert "upload:news" in [d["name"] for d in data.list_datasets()]
+
+
+def test_train_page_widgets_and_background_job(trained):
+    from core import jobs
+
+    at = page("train").run()
+    assert not at.exception
+    assert at.title[0].value == "Train a model"
+    at.selectbox(key="train-dataset").select("sms_spam").run()
+    at.selectbox(key="train-kind").select("tfidf").run()
+    assert at.get("number_input") and at.button  # generic parameter widgets + Train
+    at.number_input[-1].set_value(300)  # max training rows
+    at.text_input[-1].set_value("spam-from-page")
+    at.button(key="FormSubmitter:train-form-Train").click().run()
+    assert not at.exception
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        states = {j.get("name"): j["state"] for j in jobs.list_jobs()}
+        if states.get("spam-from-page") not in ("running", "starting"):
+            break
+        time.sleep(1)
+    assert states.get("spam-from-page") == "done", jobs.list_jobs()[0]
+    clear_streamlit_caches()
+    at = page("train").run()
+    assert not at.exception
+    assert any("spam-from-page" in s.value for s in at.success)
+    from core import artifacts
+
+    artifacts.delete_artifact("spam-from-page", confirm="spam-from-page")
+    jobs.clear_finished()
+
+
+def test_train_page_rejects_bad_name(trained):
+    at = page("train").run()
+    at.selectbox(key="train-dataset").select("sms_spam").run()
+    at.text_input[-1].set_value("../escape")
+    at.button(key="FormSubmitter:train-form-Train").click().run()
+    assert not at.exception
+    assert at.error
+
+
+def test_predict_shows_probabilities_and_contributions(trained):
+    at = page("predict").run()
+    assert not at.exception
+    assert at.info  # empty text -> a hint, not an error
+    at.selectbox(key="predict-model").select("spam-tfidf").run()
+    at.text_area(key="predict-text").input("WINNER!! Claim your free prize now, call 09061701461").run()
+    assert not at.exception
+    assert "Prediction:" in texts_of(at) and "spam" in texts_of(at)
+    assert len(charts(at)) >= 2  # probabilities + at least one contribution chart
+    assert "Why: words that pushed each class" in texts_of(at)
+
+
+def test_predict_multilabel(trained):
+    at = page("predict").run()
+    at.selectbox(key="predict-model").select("toxic-tfidf").run()
+    at.text_area(key="predict-text").input("you are a stupid idiot").run()
+    assert not at.exception
+    assert "Predicted labels" in texts_of(at)
+    assert charts(at)
+
+
+def test_predict_long_and_html_text_is_safe(trained):
+    at = page("predict").run()
+    at.selectbox(key="predict-model").select("spam-tfidf").run()
+    at.text_area(key="predict-text").input("<script>alert(1)</script> free " * 10).run()
+    assert not at.exception
+    html_blocks = [m.value for m in at.markdown if "<span" in m.value]
+    assert html_blocks and all("<script>" not in b for b in html_blocks)
+    assert any("&lt;script&gt;" in b for b in html_blocks)
+
+
+def test_errors_confusion_and_cell_table(trained):
+    from core import artifacts
+
+    preds = artifacts.load_predictions("spam-tfidf")
+    at = page("errors").run()
+    at.selectbox(key="errors-model").select("spam-tfidf").run()
+    assert not at.exception
+    assert charts(at)
+    labels = preds.labels
+    at.selectbox(key="errors-true").select(labels[1])
+    at.selectbox(key="errors-pred").select(labels[1]).run()
+    assert not at.exception
+    expected = int(((preds.y_true == 1) & (preds.y_pred == 1)).sum())
+    table = at.dataframe[0].value
+    assert len(table) == expected > 0
+    assert {"text", "true", "predicted", "confidence"} <= set(table.columns)
+    assert np.all(np.diff(table["confidence"].to_numpy()) <= 0)  # most confident first
+    report = at.dataframe[-1].value
+    assert list(report["label"]) == labels
+    at.toggle(key="errors-normalized").set_value(True).run()
+    assert not at.exception
+
+
+def test_errors_multilabel(trained):
+    at = page("errors").run()
+    at.selectbox(key="errors-model").select("toxic-tfidf").run()
+    assert not at.exception
+    assert charts(at)
+    assert "Examples for a label" in texts_of(at)
+    at.radio(key="errors-ml-kind").set_value("true positives").run()
+    assert not at.exception
+
+
+def test_compare_leaderboard(trained):
+    at = page("compare").run()
+    at.selectbox(key="compare-dataset").select("sms_spam").run()
+    assert not at.exception
+    board = at.dataframe[0].value
+    assert "spam-tfidf" in set(board["model"])
+    assert {"accuracy", "f1_macro", "ece", "size_mb", "train_seconds", "latency_ms_p50"} <= set(board.columns)
+    assert len(charts(at)) == 2  # leaderboard bars + reliability diagram
+    assert at.get("download_button")
+
+
+@pytest.mark.parametrize("name", ["predict", "errors", "compare"])
+def test_empty_state_without_models(empty, name):
+    at = page(name).run()
+    assert not at.exception
+    assert any("No model" in i.value for i in at.info)
+
+
+def test_empty_overview_offers_a_baseline(empty):
+    at = page("overview").run()
+    assert not at.exception
+    assert any("baseline" in b.label for b in at.button)
+
+
+def test_empty_train_page(empty):
+    at = page("train").run()
+    assert not at.exception
+    assert "No training running." in texts_of(at)
+
+
+# ------------------------------------------------------------------------------------------------ timing
+
+def render_times(models_root: Path) -> list[tuple[str, float, float]]:
+    """(page, cold seconds, warm seconds) of one AppTest run per page on the artifacts in `models_root`."""
+    set_env(models_root)
+    out = []
+    for name in PAGES:
+        at = page(name)
+        at.session_state["_shared_model"] = "spam-tfidf"
+        if name == "predict":
+            at.session_state["predict-text"] = "Free entry! Win a prize, text WIN now"
+        times = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - t0)
+            assert not at.exception, (name, at.exception)
+        out.append((name, *times))
+    return out
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        build_artifacts(Path(tmp))
+        print(f"built 2 TF-IDF artifacts in {time.perf_counter() - t0:.1f} s")
+        print(f"{'page':10s} {'cold s':>8s} {'warm s':>8s}")
+        for name, cold, warm in render_times(Path(tmp)):
+            print(f"{name:10s} {cold:8.2f} {warm:8.2f}")

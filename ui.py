@@ -1,0 +1,498 @@
+"""Streamlit glue between pages/ and core/: the only module importing both.
+
+- cached loaders: models (st.cache_resource, shared by every session, so calls go through a per-model
+  lock), artifact lists / predictions / dataset statistics (st.cache_data);
+- pickers that remember the choice across pages (`pick_dataset`, `pick_model`, `pick_models`);
+- page chrome: `page_header`, `empty_state`, `page_link`, `show_error` / `guard`, `panel` (a section
+  drawn only when a model declares a capability), `job_monitor` (live progress of background jobs);
+- safe HTML: `token_html` escapes every token before colouring it.
+
+Pages import `ui` (and streamlit / pandas / numpy) only; what they need from core is reached through
+here (`ui.plots`, `ui.families()`, `ui.resolve_params`, ...), so core's API can move without touching pages.
+
+Caches are keyed by the artifact's manifest mtime as well as its name, so a re-trained model with the
+same name is never served stale.
+"""
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from core import artifacts, config, data, jobs, plots  # noqa: F401 - `plots` is re-exported: pages use ui.plots
+from core.base import CapabilityError, TextClassifier
+from core.params import Param, ParamError, resolve
+
+#: Page files, for links (relative to the app's main script, app.py).
+PAGE_OVERVIEW = "pages/overview.py"
+PAGE_DATASET = "pages/dataset.py"
+PAGE_TRAIN = "pages/train.py"
+PAGE_PREDICT = "pages/predict.py"
+PAGE_ERRORS = "pages/errors.py"
+PAGE_COMPARE = "pages/compare.py"
+
+#: Errors whose message is meant for the user: shown as a plain st.error, no traceback.
+KNOWN_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, ParamError, CapabilityError, artifacts.ArtifactError, FileNotFoundError,
+)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Page chrome
+# ----------------------------------------------------------------------------------------------------------
+
+def page_header(title: str, help: str) -> None:
+    """The page title and a one-line caption saying what the page shows."""
+    st.title(title)
+    st.caption(help)
+
+
+def page_link(page: str, label: str, icon: str | None = None, query: dict[str, str] | None = None) -> None:
+    """st.page_link that degrades to a hint when the page is not registered (e.g. a page run on its own)."""
+    try:
+        st.page_link(page, label=label, icon=icon, query_params=query)
+    except StreamlitAPIException:
+        st.caption(f"Open **{label}** from the navigation menu.")
+
+
+def empty_state(message: str, page: str | None = PAGE_TRAIN, label: str = "Train a model",
+                icon: str = ":material/model_training:") -> None:
+    """An informative empty state with a link to the page that fixes it."""
+    st.info(message, icon=":material/info:")
+    if page:
+        page_link(page, label, icon=icon)
+
+
+def show_error(exc: BaseException, context: str | None = None) -> None:
+    """Show `exc` clearly: known (user-facing) errors as one line, unexpected ones with details folded away."""
+    prefix = f"{context}: " if context else ""
+    if isinstance(exc, KNOWN_ERRORS):
+        st.error(f"{prefix}{exc}", icon=":material/error:")
+    else:
+        st.error(f"{prefix}unexpected error ({type(exc).__name__}): {exc}", icon=":material/error:")
+        with st.expander("Technical details"):
+            st.exception(exc)
+
+
+@contextmanager
+def guard(context: str | None = None) -> Iterator[None]:
+    """`with ui.guard("Loading the model"): ...` shows any error via `show_error` and carries on with the page.
+
+    Streamlit's own control flow (st.rerun / st.stop) derives from BaseException and passes through.
+    """
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the page must keep rendering whatever happened
+        show_error(exc, context)
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A metric for display: floats rounded, None as an en dash."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def csv_download(df: pd.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
+    """A download button for a table (UTF-8 CSV, no index)."""
+    st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
+                       icon=":material/download:", key=key)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Safe HTML
+# ----------------------------------------------------------------------------------------------------------
+
+def token_html(tokens: Sequence[str], weights: Sequence[float], max_abs: float | None = None,
+               positive: str = "47,111,176", negative: str = "192,80,77") -> str:
+    """Tokens as HTML spans shaded by weight (blue > 0, red < 0); every token is html.escape'd.
+
+    weights: one float per token; max_abs scales the shading (default: the largest |weight|).
+    """
+    w = np.asarray(weights, dtype=float)
+    scale = max_abs or (float(np.abs(w).max()) if len(w) else 1.0) or 1.0
+    spans = []
+    for tok, v in zip(tokens, w):
+        alpha = min(abs(v) / scale, 1.0) * 0.8
+        rgb = positive if v >= 0 else negative
+        spans.append(
+            f'<span title="{v:+.3f}" style="background: rgba({rgb},{alpha:.2f}); padding: 1px 3px; '
+            f'margin: 1px; border-radius: 3px; display: inline-block">{html.escape(str(tok))}</span>'
+        )
+    return '<div style="line-height: 2.0">' + " ".join(spans) + "</div>"
+
+
+def show_tokens(tokens: Sequence[str], weights: Sequence[float], max_abs: float | None = None) -> None:
+    """Render `token_html` (escaped, so user text is safe with unsafe_allow_html)."""
+    st.markdown(token_html(tokens, weights, max_abs), unsafe_allow_html=True)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Artifacts: lists, predictions, models
+# ----------------------------------------------------------------------------------------------------------
+
+def _stamp(name: str) -> str:
+    """Folder and manifest mtime of artifact `name`: part of every cache key for that artifact, so a model
+    re-trained under the same name (or another artifacts folder) is never served from a stale cache."""
+    path = artifacts.artifact_dir(name)
+    try:
+        return f"{path}@{(path / 'manifest.json').stat().st_mtime_ns}"
+    except OSError:
+        return f"{path}@missing"
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _artifact_infos(root: str, dataset: str | None, include_broken: bool) -> list[artifacts.ArtifactInfo]:
+    return artifacts.list_artifacts(dataset=dataset, include_broken=include_broken)
+
+
+def artifact_infos(dataset: str | None = None, include_broken: bool = False) -> list[artifacts.ArtifactInfo]:
+    """Artifacts, newest first (cached for 3 s so several widgets on one page share one directory scan)."""
+    return _artifact_infos(str(config.artifacts_dir()), dataset, include_broken)
+
+
+def artifact_info(name: str) -> artifacts.ArtifactInfo | None:
+    """The info of one working artifact from the cached list (None if unknown or broken)."""
+    return next((i for i in artifact_infos() if i.name == name), None)
+
+
+def refresh_artifacts() -> None:
+    """Forget cached artifact lists (after training, deleting, ...)."""
+    _artifact_infos.clear()
+
+
+def capabilities(name: str) -> frozenset[str]:
+    """Capabilities model `name` declares in its manifest (no model load needed)."""
+    info = artifact_info(name)
+    return frozenset(info.manifest.get("capabilities", ())) if info else frozenset()
+
+
+def has_capability(name: str, capability: str) -> bool:
+    return capability in capabilities(name)
+
+
+def panel(name: str, capability: str, title: str, help: str = "") -> bool:
+    """Start a section only if model `name` declares `capability`; returns whether it was drawn.
+
+        if ui.panel(model, "attention", "Attention", "which words each layer looks at"):
+            ...draw it...
+    Models without the capability get nothing (no fake or empty chart).
+    """
+    if not has_capability(name, capability):
+        return False
+    st.subheader(title)
+    if help:
+        st.caption(help)
+    return True
+
+
+@st.cache_data(max_entries=16, show_spinner="Loading test predictions…")
+def _predictions(name: str, stamp: str) -> artifacts.Predictions:
+    return artifacts.load_predictions(name)
+
+
+def load_predictions(name: str) -> artifacts.Predictions:
+    """Stored test-set predictions of `name` (never re-runs inference)."""
+    return _predictions(name, _stamp(name))
+
+
+@dataclass
+class _Loaded:
+    model: TextClassifier
+    lock: threading.Lock
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading model…")
+def _model(name: str, stamp: str) -> _Loaded:
+    # One instance per artifact is shared by every browser session: torch / sklearn objects are not
+    # guaranteed thread-safe (tokenizer state, eval-mode switches), hence the lock around each call.
+    return _Loaded(artifacts.load_model(name), threading.Lock())
+
+
+def load_model(name: str) -> TextClassifier:
+    """The model of artifact `name`, loaded once per process. Call it through `predict_proba` / `locked_model`."""
+    return _model(name, _stamp(name)).model
+
+
+@contextmanager
+def locked_model(name: str) -> Iterator[TextClassifier]:
+    """`with ui.locked_model(name) as m: m.attention(text)` — exclusive use of the shared model."""
+    loaded = _model(name, _stamp(name))
+    with loaded.lock:
+        yield loaded.model
+
+
+def predict_proba(name: str, texts: Sequence[str]) -> np.ndarray:
+    """(n, k) probabilities from model `name`, serialised per model across sessions."""
+    with locked_model(name) as model:
+        return np.asarray(model.predict_proba(list(texts)))
+
+
+def models_frame(infos: Sequence[artifacts.ArtifactInfo]) -> pd.DataFrame:
+    """One row per working model: name, dataset, kind, accuracy, macro F1, size MB, created."""
+    rows = []
+    for i in infos:
+        m = i.metrics or {}
+        rows.append({
+            "name": i.name, "dataset": i.dataset, "kind": i.kind,
+            "accuracy": m.get("accuracy"), "f1_macro": m.get("f1_macro"), "size_mb": m.get("size_mb"),
+            "created": i.created.replace("T", " ")[:19],
+        })
+    return pd.DataFrame(rows, columns=["name", "dataset", "kind", "accuracy", "f1_macro", "size_mb", "created"])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Datasets
+# ----------------------------------------------------------------------------------------------------------
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _dataset_list(user_dir: str, search_path: str) -> list[dict[str, Any]]:
+    return data.list_datasets()
+
+
+def dataset_list() -> list[dict[str, Any]]:
+    """core.data.list_datasets(): name, title, task, language, available, where, rows, description."""
+    return _dataset_list(str(config.user_data_dir()), str(config.data_search_path()))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading dataset…")
+def load_dataset(name: str, max_train: int | None = None):
+    """A TextDataset, loaded once per process (treat it as read-only)."""
+    return data.load_dataset(name, max_train=max_train)
+
+
+@st.cache_data(max_entries=8, show_spinner="Computing dataset statistics…")
+def describe_dataset(name: str) -> dict[str, Any]:
+    """core.data.describe() of a dataset (cached: it tokenizes every text)."""
+    return data.describe(load_dataset(name))
+
+
+@st.cache_data(max_entries=2, show_spinner="Reading the file…")
+def read_upload(content: bytes, filename: str) -> pd.DataFrame:
+    """core.data.read_table of an uploaded file (cached on its bytes, so reruns do not re-parse it)."""
+    return data.read_table(content, filename)
+
+
+def save_upload(frame: pd.DataFrame, name: str, **frame_kwargs: Any) -> str:
+    """Persist a user table as dataset "upload:<name>" (core.data.save_upload) and refresh the pickers."""
+    saved = data.save_upload(frame, name, **frame_kwargs)
+    refresh_datasets()
+    st.session_state["_shared_dataset"] = saved  # pickers on every page now default to it
+    return saved
+
+
+def refresh_datasets() -> None:
+    """Forget cached dataset lists and statistics (after an upload is saved)."""
+    _dataset_list.clear()
+    describe_dataset.clear()
+    load_dataset.clear()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Pickers
+# ----------------------------------------------------------------------------------------------------------
+
+def _remembered_select(label: str, options: list[str], key: str, shared: str, format_func=str,
+                       help: str | None = None, query: str | None = None) -> str | None:
+    """A selectbox whose choice is remembered across pages in session_state[`shared`].
+
+    Widget state is dropped when the user changes page, so the widget is re-seeded from `shared`;
+    `query` names a URL query parameter (set by links such as "open in Predict") that wins once.
+    """
+    if not options:
+        return None
+    wanted = st.query_params.get(query) if query else None
+    if wanted and wanted in options and st.session_state.get(f"_applied_{query}") != wanted:
+        st.session_state[key] = wanted
+        st.session_state[f"_applied_{query}"] = wanted
+    if st.session_state.get(key) not in options:
+        remembered = st.session_state.get(shared)
+        st.session_state[key] = remembered if remembered in options else options[0]
+    value = st.selectbox(label, options, key=key, format_func=format_func, help=help)
+    st.session_state[shared] = value
+    return value
+
+
+def _dataset_title(rows: list[dict[str, Any]]) -> dict[str, str]:
+    out = {}
+    for r in rows:
+        task = "multi-label" if r.get("task") == "multilabel" else "multi-class"
+        out[r["name"]] = f"{r.get('title') or r['name']} ({r['name']}, {task}, {r.get('language', '?')})"
+    return out
+
+
+def pick_dataset(key: str = "dataset", label: str = "Dataset", help: str | None = None) -> str | None:
+    """Choose an available dataset (built-in or uploaded); None with an explanation if none is available."""
+    rows = dataset_list()
+    names = [r["name"] for r in rows if r.get("available", True)]
+    if not names:
+        empty_state("No dataset is available: the built-in datasets were not found on the data search path. "
+                    "Upload your own file.", PAGE_DATASET, "Upload a dataset", ":material/upload:")
+        return None
+    titles = _dataset_title(rows)
+    return _remembered_select(label, names, key, "_shared_dataset", format_func=lambda n: titles.get(n, n),
+                              help=help, query="dataset")
+
+
+def _model_label(info: artifacts.ArtifactInfo) -> str:
+    m = info.metrics or {}
+    acc = m.get("accuracy")
+    return f"{info.name} · {info.kind} · {info.dataset}" + (f" · acc {acc:.3f}" if isinstance(acc, float) else "")
+
+
+def pick_model(dataset: str | None = None, key: str = "model", require: str | None = None,
+               label: str = "Model", help: str | None = None) -> str | None:
+    """Choose a working trained model (optionally on `dataset`, declaring capability `require`).
+
+    Draws an empty state with a link to Train and returns None when there is none.
+    """
+    infos = [i for i in artifact_infos(dataset) if i.ok]
+    if require:
+        infos = [i for i in infos if require in i.manifest.get("capabilities", ())]
+    if not infos:
+        where = f" on {dataset}" if dataset else ""
+        need = f" that supports “{require}”" if require else ""
+        empty_state(f"No model{need} trained{where} yet — train one.")
+        return None
+    by_name = {i.name: i for i in infos}
+    return _remembered_select(label, list(by_name), key, "_shared_model",
+                              format_func=lambda n: _model_label(by_name[n]), help=help, query="model")
+
+
+def pick_models(dataset: str | None = None, key: str = "models", label: str = "Models",
+                default_n: int = 3, require: str | None = None) -> list[str]:
+    """Choose several working models (the newest `default_n` preselected)."""
+    infos = [i for i in artifact_infos(dataset) if i.ok]
+    if require:
+        infos = [i for i in infos if require in i.manifest.get("capabilities", ())]
+    names = [i.name for i in infos]
+    if key in st.session_state:
+        st.session_state[key] = [n for n in st.session_state[key] if n in names]
+        return st.multiselect(label, names, key=key)
+    return st.multiselect(label, names, default=names[:default_n], key=key)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Model families and their settings
+# ----------------------------------------------------------------------------------------------------------
+
+def families() -> tuple[dict[str, Any], dict[str, str]]:
+    """Trainable family modules by kind (KIND, TITLE, DESCRIPTION, PARAMS), and kind -> reason for those
+    that cannot be imported here (e.g. a missing optional dependency)."""
+    from core.models import family, trainable_kinds
+
+    ok, failed = {}, {}
+    for kind in trainable_kinds():
+        try:
+            ok[kind] = family(kind)
+        except Exception as exc:  # noqa: BLE001 - one broken family must not hide the others
+            failed[kind] = f"{type(exc).__name__}: {exc}"
+    return ok, failed
+
+
+def resolve_params(params: Sequence[Param], values: dict[str, Any]) -> dict[str, Any]:
+    """Defaults overlaid with `values`, coerced and range-checked (raises ParamError with the reason)."""
+    return resolve(list(params), values)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Background jobs
+# ----------------------------------------------------------------------------------------------------------
+
+_ACTIVE = ("running", "starting")
+
+
+def _job_title(job: dict[str, Any]) -> str:
+    what = job.get("command", "train")
+    name = f" → {job['name']}" if job.get("name") else ""
+    return f"{what} {job.get('kind', '?')} on {job.get('dataset', '?')}{name}"
+
+
+def _render_job(job: dict[str, Any], key: str) -> None:
+    state = job.get("state", "?")
+    title = _job_title(job)
+    if state in _ACTIVE:
+        done, total = float(job.get("done") or 0), float(job.get("total") or 0)
+        frac = min(max(done / total, 0.0), 1.0) if total > 0 else 0.0
+        cols = st.columns([6, 1], vertical_alignment="center")
+        cols[0].progress(frac, text=f"**{title}** — {job.get('message') or 'starting…'} ({frac:.0%})")
+        if cols[1].button("Cancel", key=f"{key}-cancel-{job['id']}", icon=":material/cancel:"):
+            jobs.cancel_job(job["id"])
+            st.toast("Cancelling… the job stops at its next progress step.")
+    elif state == "done":
+        art = job.get("artifact")
+        info = artifact_info(art) if art else None
+        m = (info.metrics if info else None) or {}
+        st.success(f"**{title}** finished: model `{art}` — accuracy {fmt(m.get('accuracy'))}, "
+                   f"macro F1 {fmt(m.get('f1_macro'))}, trained in {fmt(m.get('train_seconds'), 1)} s.",
+                   icon=":material/check_circle:")
+        if art:
+            cols = st.columns(3)
+            with cols[0]:
+                page_link(PAGE_PREDICT, "Try it on Predict", ":material/edit_note:", {"model": art})
+            with cols[1]:
+                page_link(PAGE_ERRORS, "See its errors", ":material/grid_on:", {"model": art})
+    elif state == "failed":
+        st.error(f"**{title}** failed.", icon=":material/error:")
+        if job.get("error"):
+            st.code(str(job["error"])[-3000:], language=None)
+    elif state == "cancelled":
+        st.info(f"**{title}** was cancelled; nothing was saved.", icon=":material/cancel:")
+    else:
+        st.write(f"{title}: {state}")
+
+
+def _render_jobs(all_jobs: list[dict[str, Any]], key: str, recent: int) -> None:
+    running = [j for j in all_jobs if j.get("state") in _ACTIVE]
+    finished = [j for j in all_jobs if j.get("state") not in _ACTIVE][:recent]
+    for job in running + finished:
+        _render_job(job, key)
+    if finished and st.button("Clear finished jobs", key=f"{key}-clear", type="tertiary"):
+        jobs.clear_finished()
+        st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def _live_jobs(key: str, recent: int) -> None:
+    # Re-run only this fragment every second while a job runs; once none is left, rerun the whole page
+    # so tables listing models pick up the new artifact and the polling stops.
+    all_jobs = jobs.list_jobs(limit=20)
+    _render_jobs(all_jobs, key, recent)
+    if not any(j.get("state") in _ACTIVE for j in all_jobs):
+        refresh_artifacts()
+        st.rerun()
+
+
+def job_monitor(key: str = "jobs", recent: int = 3) -> bool:
+    """Progress bars (with Cancel) of running background jobs and the outcome of the `recent` last
+    finished ones. Refreshes itself every second while a job runs. Returns whether any job is running."""
+    all_jobs = jobs.list_jobs(limit=20)
+    running = any(j.get("state") in _ACTIVE for j in all_jobs)
+    if running:
+        _live_jobs(key, recent)
+    else:
+        _render_jobs(all_jobs, key, recent)
+    return running
+
+
+def start_job(dataset: str, kind: str, params: dict[str, Any] | None = None, name: str | None = None,
+              max_train: int | None = None) -> str | None:
+    """Start a background training job (errors shown, None returned if it could not start)."""
+    try:
+        job_id = jobs.start_job(dataset, kind, params or {}, name, max_train=max_train)
+    except Exception as exc:  # noqa: BLE001
+        show_error(exc, "Could not start training")
+        return None
+    time.sleep(0.2)  # let the process write its first progress so the bar appears at once
+    return job_id
