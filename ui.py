@@ -15,12 +15,17 @@ same name is never served stale.
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import json
+import os
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -272,10 +277,40 @@ def load_dataset(name: str, max_train: int | None = None):
     return data.load_dataset(name, max_train=max_train)
 
 
-@st.cache_data(max_entries=8, show_spinner="Computing dataset statistics…")
+def _dataset_stamp(name: str) -> str:
+    """Hash of the dataset's folder listing (file names, sizes, mtimes): changes when its files change."""
+    row = next((d for d in dataset_list() if d["name"] == name), None)
+    where = (row or {}).get("where")
+    parts = [name, str(where)]
+    if where and Path(where).is_dir():
+        for f in sorted(Path(where).rglob("*")):
+            if f.is_file():
+                st_ = f.stat()
+                parts.append(f"{f.relative_to(where)}:{st_.st_size}:{st_.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+@st.cache_data(max_entries=8, show_spinner="Computing dataset statistics (first time only; large datasets take "
+                                            "up to a minute)…")
+def _describe(name: str, stamp: str) -> dict[str, Any]:
+    # describe() tokenizes every text (tens of seconds for AG News on this machine), so the JSON result is
+    # also kept on disk under cache_dir(), keyed by the dataset files' stamp: it survives server restarts.
+    path = config.cache_dir() / "describe" / f"{re.sub(r'[^A-Za-z0-9_-]+', '_', name)}-{stamp}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        pass
+    stats = data.describe(load_dataset(name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(stats, default=str))
+    os.replace(tmp, path)
+    return stats
+
+
 def describe_dataset(name: str) -> dict[str, Any]:
-    """core.data.describe() of a dataset (cached: it tokenizes every text)."""
-    return data.describe(load_dataset(name))
+    """core.data.describe() of a dataset, cached in memory and on disk until the dataset's files change."""
+    return _describe(name, _dataset_stamp(name))
 
 
 @st.cache_data(max_entries=2, show_spinner="Reading the file…")
@@ -295,7 +330,7 @@ def save_upload(frame: pd.DataFrame, name: str, **frame_kwargs: Any) -> str:
 def refresh_datasets() -> None:
     """Forget cached dataset lists and statistics (after an upload is saved)."""
     _dataset_list.clear()
-    describe_dataset.clear()
+    _describe.clear()
     load_dataset.clear()
 
 
@@ -490,6 +525,10 @@ def start_job(dataset: str, kind: str, params: dict[str, Any] | None = None, nam
               max_train: int | None = None) -> str | None:
     """Start a background training job (errors shown, None returned if it could not start)."""
     try:
+        if name:  # fail here, visibly, rather than in the background job's log
+            artifacts.check_name(name)
+            if artifacts.artifact_dir(name).exists():
+                raise artifacts.ArtifactError(f"a model named {name!r} already exists; pick another name")
         job_id = jobs.start_job(dataset, kind, params or {}, name, max_train=max_train)
     except Exception as exc:  # noqa: BLE001
         show_error(exc, "Could not start training")

@@ -1318,7 +1318,7 @@ def _sample_rows(ds: TextDataset, max_rows: int) -> tuple[list[str], np.ndarray,
     return texts, y, total
 
 
-def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000) -> dict:
+def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000, max_token_rows: int = 10_000) -> dict:
     """Statistics of a dataset as plain JSON-able python (dicts, lists, ints, floats, str).
 
     Keys: name, labels, multilabel, language, fingerprint, splits {train/validation/test: rows, class_counts,
@@ -1326,18 +1326,25 @@ def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000
     tokens: overall / per_class percentiles (p50, p90, p95, p99, mean, min, max) + histogram}, tokenizer,
     coverage [{max_length, share, text}], suggested_max_length, vocab_size, empty {count, examples},
     duplicates {...}, overlap {train_test, train_validation, validation_test}, cooccurrence (multi-label:
-    {labels, matrix k×k train counts}), sampling {max_rows, rows_total, rows_used, sampled}.
+    {labels, matrix k×k train counts}), sampling {max_rows, rows_total, rows_used, sampled, max_token_rows,
+    token_rows_used}.
 
-    Lengths, tokens and vocabulary use at most `max_rows` texts of all splits (uniform sample, seed 0);
-    counts, duplicates and overlap always use every row.
+    Character / word lengths and vocabulary use at most `max_rows` texts of all splits (uniform sample,
+    seed 0); token lengths a further sample of at most `max_token_rows` of those (tokenizing is the slow
+    part, and percentiles of 10k texts are within about a token of the full data's); counts, duplicates
+    and overlap always use every row.
     """
     labels, k = list(dataset.labels), dataset.n_labels
     texts, y, total = _sample_rows(dataset, max_rows)
     chars = np.array([len(t) for t in texts], dtype=np.int64)
     words = np.array([len(t.split()) for t in texts], dtype=np.int64)
-    tokens, tok_name = _token_lengths(texts, tokenizer)
+    tok_idx = np.arange(len(texts))
+    if len(texts) > max_token_rows:
+        tok_idx = np.sort(np.random.default_rng(config.SEED).choice(len(texts), size=max_token_rows, replace=False))
+    tokens, tok_name = _token_lengths([texts[i] for i in tok_idx], tokenizer)
     token_unit = "words" if tok_name.startswith("whitespace") else "tokens"
     members = _class_members(y, k)
+    tok_members = _class_members(y[tok_idx], k)
     vocab: set[str] = set()
     for t in texts:
         vocab.update(_WORDS.findall(t.lower()))
@@ -1350,7 +1357,7 @@ def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000
         "splits": {name: _split_stats(split, labels, dataset.multilabel) for name, split in dataset.splits().items()},
         "lengths": {"chars": _length_block(chars, members, labels, "characters"),
                     "words": _length_block(words, members, labels, "words"),
-                    "tokens": _length_block(tokens, members, labels, token_unit)},
+                    "tokens": _length_block(tokens, tok_members, labels, token_unit)},
         "tokenizer": tok_name,
         "coverage": _coverage(tokens, token_unit),
         "suggested_max_length": _suggest(tokens),
@@ -1359,7 +1366,8 @@ def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000
         "duplicates": _duplicates(dataset, norms),
         "overlap": _overlap(dataset, norms),
         "sampling": {"max_rows": int(max_rows), "rows_total": int(total), "rows_used": len(texts),
-                     "sampled": total > max_rows},
+                     "sampled": total > max_rows, "max_token_rows": int(max_token_rows),
+                     "token_rows_used": len(tok_idx)},
     }
     if dataset.multilabel:
         yt = dataset.train.y.astype(np.int64)
@@ -1368,7 +1376,7 @@ def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000
     return out
 
 
-def suggest_max_length(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 20_000) -> int:
+def suggest_max_length(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 10_000) -> int:
     """Smallest of 16/32/64/128/256/512 tokens that covers ≥ 95% of the texts without truncation (else 512)."""
     texts, _, _ = _sample_rows(dataset, max_rows)
     tokens, _ = _token_lengths(texts, tokenizer)

@@ -6,7 +6,8 @@ for stored predictions. Every returned value is JSON-able (floats, ints, lists, 
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import (

@@ -8,7 +8,7 @@ Token axes use positions with tick labels, so repeated tokens ("the", "the") sta
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go

@@ -10,10 +10,11 @@ token counts, rounded up to a multiple of 8 and capped at 256 (`choose_max_lengt
 """
 from __future__ import annotations
 
+import heapq
 import json
 import re
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,74 @@ def choose_max_length(lengths: Sequence[int], coverage: float = 0.95, multiple: 
         return min(64, cap)
     q = float(np.percentile(np.asarray(lengths), coverage * 100))
     return int(min(cap, max(multiple, multiple * int(np.ceil(q / multiple)))))
+
+
+PREFIX = "##"
+
+
+def train_bpe(word_counts: dict[str, int], vocab_size: int, min_freq: int = 2) -> tuple[list[str], list[tuple[str, str]]]:
+    """Deterministic byte-pair-encoding training (Sennrich et al.) on word counts -> (vocab, merges).
+
+    Continuation symbols carry the "##" prefix, matching `tokenizers.models.BPE(continuing_subword_prefix="##")`,
+    which then does the (fast) encoding. Written here rather than using `tokenizers.trainers.BpeTrainer`
+    because that trainer breaks ties between equally frequent pairs in hash order, so two runs on the same
+    texts give different vocabularies; here ties go to the lexicographically smallest pair.
+    """
+    words = sorted(word_counts)
+    freq = [word_counts[w] for w in words]
+    syms = [[w[0]] + [PREFIX + c for c in w[1:]] for w in words]
+    vocab = SPECIALS + sorted({s for sy in syms for s in sy} - set(SPECIALS))
+    known = set(vocab)
+    pair_count: dict[tuple[str, str], int] = defaultdict(int)
+    where: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for i, sy in enumerate(syms):
+        for p in zip(sy, sy[1:]):
+            pair_count[p] += freq[i]
+            where[p].add(i)
+    heap = [(-c, p) for p, c in pair_count.items()]
+    heapq.heapify(heap)
+    merges: list[tuple[str, str]] = []
+    while len(vocab) < vocab_size and heap:
+        neg, pair = heapq.heappop(heap)
+        if pair_count.get(pair, 0) != -neg:
+            continue  # stale entry: the current count was pushed separately
+        if -neg < max(1, min_freq):
+            break
+        a, b = pair
+        new = a + b[len(PREFIX):]
+        merges.append(pair)
+        if new not in known:
+            known.add(new)
+            vocab.append(new)
+        changed = set()
+        for i in sorted(where.pop(pair, ())):
+            sy = syms[i]
+            old = list(zip(sy, sy[1:]))
+            if pair not in old:
+                continue
+            for p in old:
+                pair_count[p] -= freq[i]
+                changed.add(p)
+            out, j = [], 0
+            while j < len(sy):
+                if j + 1 < len(sy) and sy[j] == a and sy[j + 1] == b:
+                    out.append(new)
+                    j += 2
+                else:
+                    out.append(sy[j])
+                    j += 1
+            syms[i] = out
+            for p in zip(out, out[1:]):
+                pair_count[p] += freq[i]
+                where[p].add(i)
+                changed.add(p)
+        for p in changed:
+            c = pair_count[p]
+            if c > 0:
+                heapq.heappush(heap, (-c, p))
+            else:
+                pair_count.pop(p, None)
+    return vocab, merges
 
 
 def pad_batch(ids: list[list[int]]) -> dict[str, torch.Tensor]:
@@ -80,6 +149,19 @@ class ScratchTokenizer:
         return pad_batch(self.ids(texts))
 
     __call__ = encode
+
+    def cached(self, texts: Sequence[str]) -> Callable[[list[str]], dict[str, torch.Tensor]]:
+        """An `encode` that tokenises `texts` once up front (training re-reads them every epoch); texts not
+        seen here are tokenised on the fly."""
+        texts = list(dict.fromkeys(texts))
+        table = dict(zip(texts, self.ids(texts)))
+
+        def encode(batch: list[str]) -> dict[str, torch.Tensor]:
+            missing = [t for t in batch if t not in table]
+            extra = dict(zip(missing, self.ids(missing))) if missing else {}
+            return pad_batch([table[t] if t in table else extra[t] for t in batch])
+
+        return encode
 
     def tokens(self, text: str) -> list[str]:
         toks = self._raw_tokens(text)[:self._limit()]
@@ -167,15 +249,19 @@ class BPETokenizer(ScratchTokenizer):
     @classmethod
     def fit(cls, texts: Sequence[str], vocab_size: int = 8000, min_freq: int = 2, lowercase: bool = True,
             add_cls: bool = False) -> BPETokenizer:
-        from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+        from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
-        tok = Tokenizer(models.BPE(unk_token=UNK, continuing_subword_prefix="##"))
         norms = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
-        tok.normalizer = normalizers.Sequence(norms)
-        tok.pre_tokenizer = pre_tokenizers.Whitespace()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_freq, special_tokens=SPECIALS,
-                                      continuing_subword_prefix="##", show_progress=False)
-        tok.train_from_iterator(list(texts), trainer=trainer)
+        normalizer = normalizers.Sequence(norms)
+        pre = pre_tokenizers.Whitespace()
+        counts: Counter[str] = Counter()
+        for t in texts:
+            counts.update(w for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(t)))
+        vocab, merges = train_bpe(counts, vocab_size, min_freq)
+        tok = Tokenizer(models.BPE(vocab={w: i for i, w in enumerate(vocab)}, merges=merges, unk_token=UNK,
+                                   continuing_subword_prefix=PREFIX))
+        tok.normalizer = normalizer
+        tok.pre_tokenizer = pre
         return cls(tok, lowercase, add_cls)
 
     @property

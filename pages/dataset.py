@@ -169,7 +169,7 @@ with upload_tab:
         st.info("Choose a file to see a preview and pick its columns.", icon=":material/upload:")
     else:
         df = None
-        with ui.guard(f"Could not read {uploaded.name}"):
+        with ui.guard("Could not read the file"):
             df = ui.read_upload(uploaded.getvalue(), uploaded.name)
         if df is not None:
             st.caption(f"{len(df):,} rows × {len(df.columns)} columns. First rows:")

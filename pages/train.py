@@ -91,7 +91,10 @@ if submitted:
         ui.show_error(exc, "Check the settings")
     else:
         # only settings that differ from the defaults go on the job's command line
-        changed = {p.name: resolved[p.name] for p in params if resolved[p.name] != p.default}
+        def same(a: Any, b: Any) -> bool:  # list settings come back from text inputs as strings
+            return a == b or (isinstance(a, list) and isinstance(b, list) and list(map(str, a)) == list(map(str, b)))
+
+        changed = {p.name: resolved[p.name] for p in params if not same(resolved[p.name], p.default)}
         job = ui.start_job(dataset, kind, changed, run_name.strip() or None, max_train=int(max_train) or None)
         if job:
             st.toast(f"Training started (job {job}).", icon=":material/play_arrow:")

@@ -308,7 +308,8 @@ def test_describe_sms_spam():
 def test_describe_goemotions_multilabel():
     ds = data.load_dataset("goemotions")
     d = data.describe(ds, tokenizer=lambda texts: [len(t.split()) for t in texts], max_rows=3000)
-    assert d["sampling"] == {"max_rows": 3000, "rows_total": 54263, "rows_used": 3000, "sampled": True}
+    assert d["sampling"] == {"max_rows": 3000, "rows_total": 54263, "rows_used": 3000, "sampled": True,
+                             "max_token_rows": 10_000, "token_rows_used": 3000}
     m = np.array(d["cooccurrence"]["matrix"])
     assert m.shape == (28, 28) and (m == m.T).all() and m[27, 27] == 14219
     train = d["splits"]["train"]

@@ -76,7 +76,7 @@ def net():
     texts, ys = sentences(256, 0)
     batch = tok.encode(texts)
     opt = torch.optim.Adam(net.parameters(), lr=0.05)
-    for _ in range(120):
+    for _ in range(60):
         opt.zero_grad()
         loss = nn.functional.cross_entropy(net(**batch), torch.tensor(ys))
         loss.backward()
@@ -190,7 +190,7 @@ def test_ig_on_pretrained_encoder_family():
     model.finalize()
     text = "Stock markets rally"
     attr = integrated_gradients(model, text, 0, n_steps=8)
-    assert attr.tokens == ["[CLS]", "stock", "markets", "rally", "[SEP]"] or "markets" in attr.tokens
+    assert attr.tokens == ["[CLS]", "stock", "markets", "rally", "[SEP]"]  # pieces merged into words
     assert np.isfinite(attr.values).all()
     logit = model.predict_logits([text])[0, 0]
     assert attr.values.sum() == pytest.approx(logit - attr.base_value, abs=0.1 + 0.1 * abs(logit - attr.base_value))

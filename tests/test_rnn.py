@@ -44,7 +44,7 @@ def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("TEXTLAB_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
 
 
-SMALL = {"embed_dim": 16, "hidden_dim": 16, "epochs": 5, "batch_size": 16, "lr": 0.01, "dropout": 0.1,
+SMALL = {"embed_dim": 16, "hidden_dim": 16, "epochs": 8, "batch_size": 16, "lr": 0.02, "dropout": 0.1,
          "min_freq": 1, "patience": 0}
 
 

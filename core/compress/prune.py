@@ -214,7 +214,7 @@ def head_importance(model: Any, texts: list[str], y: np.ndarray, multilabel: boo
                 scores[path] += ((ent * m).sum((0, 2)) / m.sum((0, 2)).clamp_min(1)).double().detach()
                 return None
             shape = attn_out.shape
-            gated = attn_out.view(*shape[:-1], -1, dh) * gates[path].to(attn_out.dtype)
+            gated = attn_out.view(*shape[:-1], -1, dh) * gates[path].to(attn_out.dtype)[:, None]
             return (gated.view(shape),) + tuple(output[1:])
         return hook
 

@@ -9,13 +9,13 @@ strongly pushes *against* a class is as "important" to it as one that pushes for
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .attribution import TokenAttribution, align_to_words
 
-Explanation = Union[TokenAttribution, tuple]  # TokenAttribution or (tokens, values)
+Explanation = TokenAttribution | tuple  # TokenAttribution or (tokens, values)
 
 
 def _pair(e: Explanation) -> tuple[list[str], np.ndarray]:

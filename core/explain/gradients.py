@@ -31,8 +31,9 @@ the gap is returned as extra["delta"].
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..base import CapabilityError
 from .attention import merge_pieces

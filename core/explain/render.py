@@ -7,7 +7,8 @@ with their JSON (plotly escapes "<" there) and the plotly.js bundle inlined once
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 

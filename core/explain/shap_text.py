@@ -13,6 +13,7 @@ The budget `max_evals` bounds model calls: Partition needs about 2 * words evalu
 first-level split, and stops refining at the budget. The default (DEFAULT_MAX_EVALS = 256) keeps a 64-word
 text on a MiniLM around 3-4 s on 2 CPU cores (a batch of 32 texts x 64 tokens is ~0.37 s).
 
+The first SHAP call in a process compiles shap's numba kernels (seconds); `warmup()` pays that up front.
 Results are cached in memory (LRU keyed on model id + text + class + budget + output) and, when a
 `model_id` is given (use the artifact name), on disk under core.config.cache_dir()/shap as .npz.
 """
@@ -22,8 +23,8 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -34,13 +35,13 @@ DEFAULT_MAX_EVALS = 256
 # trailing space: shap replaces a word *and its following space* by " " + mask, so without it the
 # next word would be glued to the dots ("...goal") and whitespace tokenizers would miss it.
 MASK_TOKEN = "... "
-_MEMORY: "OrderedDict[tuple, TokenAttribution]" = OrderedDict()
+_MEMORY: OrderedDict[tuple, TokenAttribution] = OrderedDict()
 _MEMORY_SIZE = 256
 
 ProbaFn = Callable[[Sequence[str]], np.ndarray]
 
 __all__ = ["TokenAttribution", "WordTokenizer", "explain", "shap_values", "linear_contributions", "clear_cache",
-           "DEFAULT_MAX_EVALS"]
+           "warmup", "DEFAULT_MAX_EVALS"]
 
 
 class WordTokenizer:
@@ -183,6 +184,14 @@ def _remember(key: tuple, attr: TokenAttribution) -> None:
     _MEMORY.move_to_end(key)
     while len(_MEMORY) > _MEMORY_SIZE:
         _MEMORY.popitem(last=False)
+
+
+def warmup() -> float:
+    """Run one tiny explanation so shap's numba kernels are compiled (the first call in a process pays a
+    one-off JIT of several seconds, ~15-30 s on a busy 2-core box); returns the seconds it took."""
+    t0 = time.perf_counter()
+    shap_values(lambda texts: np.array([[0.5, 0.5 + 0.1 * ("b" in t)] for t in texts]), "a b c", 1, max_evals=20)
+    return time.perf_counter() - t0
 
 
 def clear_cache() -> None:

@@ -11,8 +11,9 @@ Weight tuning (`objective`):
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +103,7 @@ class EnsembleClassifier(TextClassifier):
         (directory / "ensemble.json").write_text(json.dumps(meta, indent=2, default=float))
 
     @classmethod
-    def load(cls, directory: Path) -> "EnsembleClassifier":
+    def load(cls, directory: Path) -> EnsembleClassifier:
         from ..artifacts import ArtifactError, artifact_dir, load_model
 
         meta = json.loads((Path(directory) / "ensemble.json").read_text())

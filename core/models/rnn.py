@@ -153,7 +153,8 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
                                          "hidden_dim", "dropout")}
     net_config.update(vocab_size=tok.vocab_size, n_labels=dataset.n_labels)
     net = RNNNet(**net_config)
-    history = train_loop(net, tok.encode, dataset, cfg, progress, soft_targets=soft_targets, **distill)
+    encode = tok.cached(dataset.train.texts + dataset.validation.texts)
+    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, **distill)
     model = RNNClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
     info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length,
             "tokenizer": tok.kind}

@@ -115,7 +115,10 @@ class TransformerNet(nn.Module):
             self.position = nn.Embedding(max_positions, d_model)
         else:
             self.position = None
-            self.register_buffer("sinusoids", sinusoids(max_positions, d_model), persistent=False)
+            # scaled to the token embeddings' size (std 0.02): at full amplitude the fixed positions swamp the
+            # freshly initialised token vectors and the model barely learns
+            self.register_buffer("sinusoids", 0.02 * math.sqrt(2) * sinusoids(max_positions, d_model),
+                                 persistent=False)
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(Block(d_model, num_heads, ff_dim, dropout) for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model)
@@ -189,7 +192,8 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
                                          "pooling")}
     net_config.update(vocab_size=tok.vocab_size, n_labels=dataset.n_labels, max_positions=tok.max_length)
     net = TransformerNet(**net_config)
-    history = train_loop(net, tok.encode, dataset, cfg, progress, soft_targets=soft_targets, **distill)
+    encode = tok.cached(dataset.train.texts + dataset.validation.texts)
+    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, **distill)
     model = ScratchTransformerClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
     info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length, "tokenizer": tok.kind}
     return model, info

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,8 +70,8 @@ def _params() -> list[Param]:
         Param("lora_dropout", 0.1, "dropout on the LoRA input", min=0.0, max=0.9, advanced=True),
         Param("lora_target_modules", ["query", "value"], "module names that get LoRA adapters "
               "(BERT: query, key, value, dense)", type=list, advanced=True),
-        Param("max_length", 0, "truncation length in word pieces (0 = the 95th percentile of the training "
-              "texts, rounded up to a multiple of 8)", min=0, max=8192),
+        Param("max_length", 0, "truncation length in word pieces (0 = from the training texts: the smallest of "
+              "16/32/64/128/256/512 covering 95% of them)", min=0, max=8192),
         Param("penalised_words", [], "attention head only: words whose pooling weight is pushed down "
               "(comma separated)", type=list, advanced=True),
         Param("penalty_strength", 2.0, "how much the pooling logit of a penalised word is lowered", min=0.0,
@@ -146,7 +147,7 @@ class EncoderClassifier(nn.Module):
         self.head = head
         self.frozen = frozen
 
-    def train(self, mode: bool = True) -> "EncoderClassifier":
+    def train(self, mode: bool = True) -> EncoderClassifier:
         super().train(mode)
         if self.frozen:  # a frozen encoder keeps dropout off: its features must not change between steps
             self.encoder.eval()
@@ -216,7 +217,7 @@ class TransformerClassifier(TextClassifier):
     def create(cls, labels: list[str], multilabel: bool, *, backbone: str = "minilm-l6", head: str = "cls",
                mode: str = "full", max_length: int = 128, head_opts: dict | None = None,
                penalised_words: Sequence[str] = (), lora: dict | None = None, encoder: nn.Module | None = None,
-               tokenizer: Any = None) -> "TransformerClassifier":
+               tokenizer: Any = None) -> TransformerClassifier:
         """An untrained classifier. `encoder` / `tokenizer` may be passed directly (tests use a tiny BERT);
         otherwise they come from `core.backbones`. `lora`: {r, alpha, dropout, target_modules}."""
         from .. import backbones
@@ -453,7 +454,7 @@ class TransformerClassifier(TextClassifier):
         (directory / "classifier.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, directory: Path) -> "TransformerClassifier":
+    def load(cls, directory: Path) -> TransformerClassifier:
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
 
@@ -501,13 +502,13 @@ def _resolve_max_length(dataset: TextDataset, tokenizer: Any, encoder: nn.Module
     limit = int(getattr(encoder.config, "max_position_embeddings", 512) or 512)
     if requested:
         return min(int(requested), limit)
-    try:  # the data module's suggestion when it has one (shared with the dataset page)
-        from ..data import suggest_max_length  # type: ignore[attr-defined]
+    try:  # the data module's suggestion (the number the Dataset page shows: 16/32/64/128/... covering 95%)
+        from ..data import suggest_max_length
 
-        n = int(suggest_max_length(dataset.train.texts, tokenizer))
-        return int(min(max(n, 16), limit))
-    except (ImportError, TypeError, ValueError, AttributeError, KeyError):
+        n = int(suggest_max_length(dataset, tokenizer))
+    except ImportError:
         return auto_max_length(dataset.train.texts, tokenizer, limit=limit)
+    return int(min(max(n, 16), limit))
 
 
 def _param_groups(model: TransformerClassifier, lr: float, head_lr: float, weight_decay: float) -> list[dict]:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -212,7 +213,7 @@ class CompressedClassifier(TextClassifier):
         return base
 
     @classmethod
-    def load(cls, directory: Path) -> "CompressedClassifier":
+    def load(cls, directory: Path) -> CompressedClassifier:
         return cls(cls.load_base(directory), cls.read_meta(directory).get("recipe"))
 
 
