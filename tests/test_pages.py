@@ -232,6 +232,61 @@ def test_train_page_rejects_bad_name(trained):
     assert at.error
 
 
+def fake_job(job_id: str, pid: int, **progress) -> Path:
+    """A job folder as core.jobs writes it (job.json, pid, progress.json), without running anything."""
+    import json
+
+    from core import config
+
+    jdir = config.jobs_dir() / job_id
+    jdir.mkdir(parents=True)
+    (jdir / "job.json").write_text(json.dumps({"id": job_id, "dataset": "sms_spam", "kind": "tfidf",
+                                               "command": "train", "started": time.time()}))
+    (jdir / "pid").write_text(str(pid))
+    (jdir / "progress.json").write_text(json.dumps(progress))
+    return jdir
+
+
+def test_train_page_running_and_failed_jobs(empty):
+    running = fake_job("20990101-000000-run", os.getpid(), state="running", done=3, total=10, message="fit: epoch 1")
+    fake_job("20000101-000000-bad", os.getpid(), state="failed", error="MemoryError: out of memory in fit")
+    at = page("train").run()
+    assert not at.exception
+    bars = at.get("progress")
+    assert len(bars) == 1 and abs(bars[0].proto.value - 30) <= 1  # percent
+    assert any("failed" in e.value for e in at.error)
+    assert any("MemoryError" in c.value for c in at.code)
+    at.button(key="train-jobs-cancel-20990101-000000-run").click().run()
+    assert not at.exception
+    assert (running / "cancel").exists()
+
+
+def test_plot_builders_have_titles_and_axis_labels():
+    from core import plots
+
+    figs = [
+        plots.class_distribution({"train": {"a": 3, "b": 5}, "test": {"a": 1, "b": 2}}),
+        plots.length_histogram({"a": [1, 5, 9], "b": [2, 3]}, unit="words"),
+        plots.length_histogram_binned([0, 10, 20], {"a": [1, 2]}),
+        plots.length_coverage([3, 5, 8, 40], marks=[8]),
+        plots.length_coverage(points=[(16, 0.2), (32, 0.5), (64, 0.97)], marks=[64]),
+        plots.cooccurrence_heatmap(np.eye(3), ["x", "y", "z"]),
+        plots.probability_bars([0.1, 0.7, 0.2], ["a", "b", "c"], threshold=[0.3, 0.5, 0.6]),
+        plots.contribution_bars(["free", "prize", "hi"], [0.5, 0.3, -0.2], "spam"),
+        plots.confusion_heatmap([[5, 1], [2, 7]], ["ham", "spam"], normalized=True),
+        plots.per_label_confusion([1, 2], [0, 1], [3, 0], ["a", "b"]),
+        plots.reliability_diagram({"m": [{"confidence": 0.5, "accuracy": 0.4, "count": 3},
+                                         {"confidence": None, "accuracy": None, "count": 0}]}),
+        plots.leaderboard_bars(["m1", "m2"], [0.8, 0.9], "accuracy"),
+    ]
+    for fig in figs:
+        fig.to_json()
+        assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    cells = figs[8].data[1]  # the clickable markers of the confusion matrix carry [true, predicted, count, share]
+    assert cells.customdata.shape == (4, 4) and list(cells.customdata[1][:3]) == [0, 1, 1]
+    assert "≤ 8" in figs[3].layout.annotations[0].text and "75%" in figs[3].layout.annotations[0].text
+
+
 def test_predict_shows_probabilities_and_contributions(trained):
     at = page("predict").run()
     assert not at.exception

@@ -159,7 +159,7 @@ def _ensemble(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tupl
 
 
 def _onnx(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:
-    from .onnx import build_onnx_int8
+    from .onnx_int8 import build_onnx_int8
 
     return build_onnx_int8(t, s, progress)
 
