@@ -488,9 +488,13 @@ def _render_job(job: dict[str, Any], key: str) -> None:
         st.write(f"{title}: {state}")
 
 
-def _render_jobs(all_jobs: list[dict[str, Any]], key: str, recent: int) -> None:
+def _render_jobs(all_jobs: list[dict[str, Any]], key: str, recent: int, max_age_s: float | None = None) -> None:
     running = [j for j in all_jobs if j.get("state") in _ACTIVE]
-    finished = [j for j in all_jobs if j.get("state") not in _ACTIVE][:recent]
+    finished = [j for j in all_jobs if j.get("state") not in _ACTIVE]
+    if max_age_s is not None:
+        now = time.time()
+        finished = [j for j in finished if now - float(j.get("updated") or j.get("started") or 0) <= max_age_s]
+    finished = finished[:recent]
     for job in running + finished:
         _render_job(job, key)
     if finished and st.button("Clear finished jobs", key=f"{key}-clear", type="tertiary"):
@@ -499,25 +503,26 @@ def _render_jobs(all_jobs: list[dict[str, Any]], key: str, recent: int) -> None:
 
 
 @st.fragment(run_every=1.0)
-def _live_jobs(key: str, recent: int) -> None:
+def _live_jobs(key: str, recent: int, max_age_s: float | None) -> None:
     # Re-run only this fragment every second while a job runs; once none is left, rerun the whole page
     # so tables listing models pick up the new artifact and the polling stops.
     all_jobs = jobs.list_jobs(limit=20)
-    _render_jobs(all_jobs, key, recent)
+    _render_jobs(all_jobs, key, recent, max_age_s)
     if not any(j.get("state") in _ACTIVE for j in all_jobs):
         refresh_artifacts()
         st.rerun()
 
 
-def job_monitor(key: str = "jobs", recent: int = 3) -> bool:
+def job_monitor(key: str = "jobs", recent: int = 3, max_age_s: float | None = None) -> bool:
     """Progress bars (with Cancel) of running background jobs and the outcome of the `recent` last
-    finished ones. Refreshes itself every second while a job runs. Returns whether any job is running."""
+    finished ones (only those finished within `max_age_s` seconds, if given). Refreshes itself every
+    second while a job runs. Returns whether any job is running."""
     all_jobs = jobs.list_jobs(limit=20)
     running = any(j.get("state") in _ACTIVE for j in all_jobs)
     if running:
-        _live_jobs(key, recent)
+        _live_jobs(key, recent, max_age_s)
     else:
-        _render_jobs(all_jobs, key, recent)
+        _render_jobs(all_jobs, key, recent, max_age_s)
     return running
 
 

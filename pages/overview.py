@@ -53,7 +53,7 @@ with ui.guard("Listing models"):
         with st.expander(f"{len(broken)} unusable model folder(s)"):
             st.dataframe(pd.DataFrame([{"folder": i.name, "reason": i.broken} for i in broken]), hide_index=True)
 
-ui.job_monitor(key="overview-jobs", recent=1)
+ui.job_monitor(key="overview-jobs", recent=1, max_age_s=3600)  # finished jobs stay listed on Train
 
 st.subheader("Datasets")
 st.caption("Built-in datasets are read from the data search path; uploaded ones from your user data folder.")
