@@ -34,6 +34,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core import artifacts, config, data, jobs, plots  # noqa: F401 - `plots` is re-exported: pages use ui.plots
+from core.safety import MAX_TEXT_CHARS, clean_text, clean_texts  # noqa: F401 - re-exported for pages
 from core.base import CapabilityError, TextClassifier
 from core.params import Param, ParamError, resolve
 
@@ -239,9 +240,23 @@ def locked_model(name: str) -> Iterator[TextClassifier]:
 
 
 def predict_proba(name: str, texts: Sequence[str]) -> np.ndarray:
-    """(n, k) probabilities from model `name`, serialised per model across sessions."""
+    """(n, k) probabilities from model `name`, serialised per model across sessions.
+
+    Texts go through core.safety.clean_texts first (cut to MAX_TEXT_CHARS, invalid characters removed), so
+    one pasted book cannot hold the model's lock for long; pages show clean_text's notice themselves.
+    """
+    texts = clean_texts(texts)
     with locked_model(name) as model:
-        return np.asarray(model.predict_proba(list(texts)))
+        return np.asarray(model.predict_proba(texts))
+
+
+def delete_model(name: str, confirm: str) -> None:
+    """Delete artifact `name` when `confirm` repeats its name exactly (ArtifactError otherwise); forgets
+    every cached list, prediction table and loaded model of it."""
+    artifacts.delete_artifact(name, confirm)
+    refresh_artifacts()
+    _predictions.clear()
+    _model.clear()
 
 
 def models_frame(infos: Sequence[artifacts.ArtifactInfo]) -> pd.DataFrame:
@@ -311,6 +326,15 @@ def _describe(name: str, stamp: str) -> dict[str, Any]:
 def describe_dataset(name: str) -> dict[str, Any]:
     """core.data.describe() of a dataset, cached in memory and on disk until the dataset's files change."""
     return _describe(name, _dataset_stamp(name))
+
+
+def upload_limit_mb() -> int:
+    """Largest accepted upload in MB: server.maxUploadSize (.streamlit/config.toml); the browser and the
+    server both refuse bigger files, so pages state it next to the uploader."""
+    try:
+        return int(st.get_option("server.maxUploadSize"))
+    except Exception:  # noqa: BLE001 - option missing in a very old / new streamlit: its default
+        return 200
 
 
 @st.cache_data(max_entries=2, show_spinner="Reading the file…")
@@ -450,6 +474,8 @@ _ACTIVE = ("running", "starting")
 
 def _job_title(job: dict[str, Any]) -> str:
     what = job.get("command", "train")
+    if what == "zoo":
+        return "Model zoo (quick)" if "--quick" in job.get("args", []) else "Model zoo (full)"
     name = f" → {job['name']}" if job.get("name") else ""
     return f"{what} {job.get('kind', '?')} on {job.get('dataset', '?')}{name}"
 
@@ -460,11 +486,22 @@ def _render_job(job: dict[str, Any], key: str) -> None:
     if state in _ACTIVE:
         done, total = float(job.get("done") or 0), float(job.get("total") or 0)
         frac = min(max(done / total, 0.0), 1.0) if total > 0 else 0.0
+        message = job.get("message") or "starting…"
+        if job.get("command") == "zoo":  # overall progress: models of the plan that exist, plus the current one
+            names = _zoo_names(job)
+            ready = sum(artifact_info(n) is not None for n in names)
+            frac = min((ready + frac) / max(len(names), 1), 1.0)
+            message = f"{ready} of {len(names)} models ready; now {message}"
         cols = st.columns([6, 1], vertical_alignment="center")
-        cols[0].progress(frac, text=f"**{title}** — {job.get('message') or 'starting…'} ({frac:.0%})")
+        cols[0].progress(frac, text=f"**{title}** — {message} ({frac:.0%})")
         if cols[1].button("Cancel", key=f"{key}-cancel-{job['id']}", icon=":material/cancel:"):
             jobs.cancel_job(job["id"])
             st.toast("Cancelling… the job stops at its next progress step.")
+    elif state == "done" and job.get("command") == "zoo":
+        names = _zoo_names(job)
+        ready = sum(artifact_info(n) is not None for n in names)
+        st.success(f"**{title}** finished: {ready} of {len(names)} demo models ready.", icon=":material/check_circle:")
+        page_link(PAGE_COMPARE, "Compare them", ":material/leaderboard:")
     elif state == "done":
         art = job.get("artifact")
         info = artifact_info(art) if art else None
@@ -524,6 +561,29 @@ def job_monitor(key: str = "jobs", recent: int = 3, max_age_s: float | None = No
     else:
         _render_jobs(all_jobs, key, recent, max_age_s)
     return running
+
+
+def jobs_running() -> bool:
+    """Whether any background job (training, compression, zoo) is running or starting."""
+    return any(j.get("state") in _ACTIVE for j in jobs.list_jobs(limit=20))
+
+
+def _zoo_names(job: dict[str, Any]) -> list[str]:
+    """Artifact names a zoo job builds (core.zoo.plan of its command line)."""
+    from core import zoo
+
+    return [s.name for s in zoo.plan(quick="--quick" in job.get("args", []))]
+
+
+def start_zoo(quick: bool) -> str | None:
+    """Start `python -m core zoo [--quick]` in the background (errors shown, None if it could not start)."""
+    try:
+        job_id = jobs.start_job("ag_news", "zoo", command="zoo", extra_args=["--quick"] if quick else [])
+    except Exception as exc:  # noqa: BLE001
+        show_error(exc, "Could not start the model zoo")
+        return None
+    time.sleep(0.2)
+    return job_id
 
 
 def start_job(dataset: str, kind: str, params: dict[str, Any] | None = None, name: str | None = None,

@@ -17,6 +17,7 @@ import platform
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ from .base import TextClassifier
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
 REQUIRED_FILES = ("manifest.json", "metrics.json", "predictions.npz", "model")
+#: Temporary folders of interrupted saves / deletes (".tmp-<name>-*", ".trash-<name>-*") older than this are
+#: removed by `cleanup_stale` (a save in progress keeps touching its folder, and none takes an hour).
+STALE_SECONDS = 3600
 
 
 class ArtifactError(RuntimeError):
@@ -159,6 +163,13 @@ def write_json(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def model_file_sizes(model_dir: Path) -> dict[str, int]:
+    """Relative path -> size in bytes of every file under `model_dir` (recorded in the manifest, so a
+    truncated or missing weight file shows up in `list_artifacts` without loading the model)."""
+    model_dir = Path(model_dir)
+    return {f.relative_to(model_dir).as_posix(): f.stat().st_size for f in sorted(model_dir.rglob("*")) if f.is_file()}
+
+
 def dir_size_mb(path: Path) -> float:
     """Size on disk of every file under `path`, in MB (10^6 bytes)."""
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 1e6
@@ -207,6 +218,7 @@ def save_artifact(
             "compression": compression,
             "versions": library_versions(),
             "format_version": _cfg.FORMAT_VERSION,
+            "model_files": model_file_sizes(tmp / "model"),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
         write_json(tmp / "manifest.json", manifest)
@@ -233,6 +245,9 @@ def save_artifact(
 
 def _read_info(path: Path) -> ArtifactInfo:
     info = ArtifactInfo(name=path.name, path=path)
+    if path.resolve().parent != path.parent.resolve():  # a symlink: artifact_dir() refuses to load or delete it
+        info.broken = "a link to a folder outside the artifacts folder (not loaded; remove the link by hand)"
+        return info
     missing = [f for f in REQUIRED_FILES if not (path / f).exists()]
     if missing:
         info.broken = f"missing {', '.join(missing)}"
@@ -258,6 +273,8 @@ def _read_info(path: Path) -> ArtifactInfo:
     except (OSError, ValueError) as e:
         info.broken = info.broken or f"unreadable metrics.json ({e})"
     if not info.broken:
+        info.broken = _check_model_files(path, info.manifest.get("model_files"))
+    if not info.broken:
         now = library_versions()
         for pkg, v in (info.manifest.get("versions") or {}).items():
             if pkg in now and now[pkg] != v and pkg != "python":
@@ -265,9 +282,51 @@ def _read_info(path: Path) -> ArtifactInfo:
     return info
 
 
-def list_artifacts(dataset: str | None = None, include_broken: bool = True) -> list[ArtifactInfo]:
-    """Every artifact folder, newest first; broken ones carry `broken` (reason) instead of raising."""
+def _check_model_files(path: Path, recorded: Any) -> str | None:
+    """Reason the model/ files differ from the sizes recorded at save time (None if they match or were not
+    recorded: artifacts written before the record existed)."""
+    if not isinstance(recorded, dict):
+        return None
+    for rel, size in recorded.items():
+        f = path / "model" / str(rel)
+        try:
+            actual = f.stat().st_size
+        except OSError:
+            return f"missing model/{rel}"
+        if actual != size:
+            return f"model/{rel} is truncated or changed ({actual:,} bytes, {size:,} when saved)"
+    return None
+
+
+def cleanup_stale(max_age_s: float = STALE_SECONDS) -> list[str]:
+    """Remove leftovers of interrupted saves / deletes (".tmp-*" / ".trash-*" folders) untouched for
+    `max_age_s` seconds; returns the removed folder names. Never touches a model folder."""
     root = _cfg.artifacts_dir()
+    now, removed = time.time(), []
+    for path in root.iterdir():
+        if not path.name.startswith((".tmp-", ".trash-")) or not path.is_dir():
+            continue
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:
+            continue
+        if age > max_age_s:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
+def list_artifacts(dataset: str | None = None, include_broken: bool = True) -> list[ArtifactInfo]:
+    """Every artifact folder, newest first; broken ones carry `broken` (reason) instead of raising.
+
+    Hidden folders (".tmp-*" of a save in progress or interrupted, ".jobs", ".cache") are not models and are
+    skipped; stale temporary ones are removed on the way (`cleanup_stale`).
+    """
+    root = _cfg.artifacts_dir()
+    try:
+        cleanup_stale()
+    except OSError:  # a read-only artifacts folder still lists
+        pass
     infos = []
     for path in root.iterdir():
         if not path.is_dir() or path.name.startswith(".") or not _NAME.match(path.name):

@@ -25,12 +25,18 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .progress import ProgressCallback, null_progress
+
+if TYPE_CHECKING:  # annotations only: pandas loads lazily
+    import argparse
+
+    import pandas as pd
 
 COLUMNS = ["model", "kind", "method", "parent", "size_mb", "n_parameters", "latency_p50_ms", "latency_p95_ms",
            "latency_real_p50_ms", "latency_real_p95_ms", "throughput_per_s", "accuracy", "f1_macro", "ece",
@@ -95,7 +101,7 @@ def _timed(fn, *args) -> float:
 def bench(names: list[str], reference: str | None = None, n_texts: int = 200, threads: int | None = None,
           repeats: int = 30, batch_size: int = 32, batch_repeats: int = 5, recompute: bool = False,
           progress: ProgressCallback | None = None, save: bool = True, seed: int = 0
-          ) -> tuple["pd.DataFrame", dict[str, Any]]:  # noqa: F821
+          ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Benchmark artifacts `names` (see the module docstring); returns (table, machine + settings dict).
 
     `reference` (default: the first name) is the row the ratios and changed predictions are computed against.
@@ -200,7 +206,7 @@ def bench(names: list[str], reference: str | None = None, n_texts: int = 200, th
                                "batch_size": batch_size, "batch_repeats": batch_repeats, "threads": threads,
                                "text_64_pieces": n_pieces, "text_64_words": len(text64.split()),
                                "recomputed": bool(recompute), "interleaved": True,
-                               "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+                               "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     finally:
         torch.set_num_threads(old_threads)
     if save:
@@ -208,7 +214,7 @@ def bench(names: list[str], reference: str | None = None, n_texts: int = 200, th
     return df, machine
 
 
-def save_run(df: "pd.DataFrame", machine: dict[str, Any]) -> Path:  # noqa: F821
+def save_run(df: pd.DataFrame, machine: dict[str, Any]) -> Path:
     """Write <bench_dir>/<timestamp>.json ({rows, machine}) and .csv; returns the JSON path."""
     from .artifacts import write_json
 
@@ -224,20 +230,20 @@ def list_runs() -> list[Path]:
     return sorted(bench_dir().glob("*.json"), reverse=True)
 
 
-def load_run(path: Path) -> tuple["pd.DataFrame", dict[str, Any]]:  # noqa: F821
+def load_run(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     import pandas as pd
 
     data = json.loads(Path(path).read_text())
     return pd.DataFrame(data["rows"], columns=COLUMNS), data.get("machine", {})
 
 
-def latest_run() -> tuple["pd.DataFrame", dict[str, Any]] | None:  # noqa: F821
+def latest_run() -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """The newest saved run, or None."""
     runs = list_runs()
     return load_run(runs[0]) if runs else None
 
 
-def changed_predictions(name: str, reference: str) -> "pd.DataFrame":  # noqa: F821
+def changed_predictions(name: str, reference: str) -> pd.DataFrame:
     """Test examples whose prediction differs between `name` and `reference`: text, true label, both predictions
     and confidences (multi-label: the predicted label sets)."""
     import pandas as pd
@@ -266,7 +272,7 @@ def changed_predictions(name: str, reference: str) -> "pd.DataFrame":  # noqa: F
 
 
 # ----------------------------------------------------------------------------------------------- CLI
-def _setup_cli(p: "argparse.ArgumentParser") -> None:  # noqa: F821
+def _setup_cli(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="+", help="models to benchmark (artifact names)")
     p.add_argument("--reference", help="model the ratios and changed predictions refer to (default: the first)")
     p.add_argument("--threads", type=int, help="torch threads (default: TEXTLAB_THREADS or all cores)")
@@ -281,7 +287,7 @@ def _register() -> None:
     from .cli import command
 
     @command("bench", "size, parameters, latency p50/p95, throughput, accuracy, agreement of saved models")(_setup_cli)
-    def _bench_cmd(args: "argparse.Namespace") -> int:  # noqa: F821
+    def _bench_cmd(args: argparse.Namespace) -> int:
         from .machine import summary
         from .progress import TqdmProgress
 

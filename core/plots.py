@@ -340,3 +340,43 @@ def gradient_flow(history: Mapping, step: int | None = None, title: str = "Gradi
     fig.update_yaxes(type="log")
     sub = f" at step {step}" if step is not None else (f" (mean of {len(records)} recorded steps)" if records else "")
     return _layout(fig, title + sub, "layer", "|gradient|", height=450)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# --- compression (benchmark rows from core.bench: accuracy against latency / size, Pareto front)
+# ----------------------------------------------------------------------------------------------------------
+
+def pareto_front(cost: Sequence[float], quality: Sequence[float]) -> list[int]:
+    """Indices of the points no other point beats (lower or equal cost AND higher or equal quality, one strictly),
+    ordered by cost. NaN points are never on the front."""
+    c = np.asarray(cost, dtype=float)
+    q = np.asarray(quality, dtype=float)
+    ok = np.flatnonzero(np.isfinite(c) & np.isfinite(q))
+    front, best = [], -np.inf
+    for i in sorted(ok, key=lambda i: (c[i], -q[i])):
+        if q[i] > best:
+            front.append(int(i))
+            best = q[i]
+    return front
+
+
+def tradeoff_scatter(names: Sequence[str], cost: Sequence[float], quality: Sequence[float], cost_label: str,
+                     quality_label: str = "accuracy", title: str | None = None, log_x: bool = False) -> go.Figure:
+    """Quality against cost (latency ms, size MB, ...) per model, with the Pareto front as a step line: the
+    models worth keeping are on the line; anything below-right of it is beaten on both axes."""
+    c = np.asarray(cost, dtype=float)
+    q = np.asarray(quality, dtype=float)
+    front = pareto_front(c, q)
+    on = set(front)
+    fig = go.Figure()
+    fig.add_scatter(x=c, y=q, mode="markers+text", text=[str(n) for n in names], textposition="top center",
+                    name="models", marker={"size": 11, "color": [POSITIVE if i in on else NEUTRAL
+                                                                 for i in range(len(c))]},
+                    hovertemplate="%{text}<br>" + cost_label + " %{x:.4g}<br>" + quality_label
+                                  + " %{y:.4f}<extra></extra>")
+    fig.add_scatter(x=c[front], y=q[front], mode="lines", line={"shape": "hv", "dash": "dot", "color": POSITIVE},
+                    name="Pareto front", hoverinfo="skip")
+    if log_x:
+        fig.update_xaxes(type="log")
+    return _layout(fig, title or f"{quality_label} against {cost_label}", cost_label + " (lower is better)",
+                   quality_label, height=450)

@@ -162,15 +162,23 @@ with upload_tab:
     st.caption("Your file stays on this machine: it is saved under the lab's user data folder and then appears in "
                "every dataset picker as “upload:<name>”.")
     uploaded = st.file_uploader(
-        "CSV, TSV, JSONL or Parquet file (up to 50 MB)", type=UPLOAD_TYPES, key="dataset-upload",
-        help="One row per text. Pick the text column(s) and the label column(s) below.",
+        f"CSV, TSV, JSONL or Parquet file (up to {ui.upload_limit_mb()} MB)", type=UPLOAD_TYPES, key="dataset-upload",
+        help=f"One row per text. Pick the text column(s) and the label column(s) below. Files over "
+             f"{ui.upload_limit_mb()} MB are refused (server.maxUploadSize in .streamlit/config.toml).",
     )
     if uploaded is None:
         st.info("Choose a file to see a preview and pick its columns.", icon=":material/upload:")
     else:
         df = None
-        with ui.guard("Could not read the file"):
-            df = ui.read_upload(uploaded.getvalue(), uploaded.name)
+        limit_mb = ui.upload_limit_mb()
+        if uploaded.size > limit_mb * 1024 * 1024:  # the server refuses these too; this is the clear message
+            st.error(f"{uploaded.name} is {uploaded.size / 2**20:,.1f} MB, over the {limit_mb} MB upload limit. "
+                     "Upload a sample of it, or save the whole file from Python: `core.data.save_upload("
+                     "core.data.read_table(path), name, text_columns=[...], label_columns=[...])`.",
+                     icon=":material/error:")
+        else:
+            with ui.guard("Could not read the file"):
+                df = ui.read_upload(uploaded.getvalue(), uploaded.name)
         if df is not None:
             st.caption(f"{len(df):,} rows × {len(df.columns)} columns. First rows:")
             st.dataframe(df.head(20), hide_index=True)

@@ -5,6 +5,10 @@ import streamlit as st
 
 import ui
 
+#: Rows drawn in an examples table: the browser table stays light on a 50,000-text test split (the CSV
+#: download still holds every row of the cell).
+MAX_TABLE_ROWS = 1000
+
 ui.page_header(
     "Errors",
     "The test examples a model gets wrong. The confusion matrix counts test texts by true class (rows) and "
@@ -59,7 +63,10 @@ def show_examples(idx: np.ndarray, file_name: str, extra: dict[str, np.ndarray] 
     df.insert(0, "test row", idx)
     sort_col = "confidence" if "confidence" in df.columns else df.columns[-1]
     df = df.sort_values(sort_col, ascending=False)
-    st.dataframe(df, hide_index=True, column_config={
+    if len(df) > MAX_TABLE_ROWS:
+        st.caption(f"Showing {MAX_TABLE_ROWS:,} of {len(df):,} texts (highest {sort_col} first); "
+                   "the CSV download has all of them.")
+    st.dataframe(df.head(MAX_TABLE_ROWS), hide_index=True, column_config={
         "text": st.column_config.TextColumn("text", width="large"),
         "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f"),
         "p(true)": st.column_config.NumberColumn("p(true class)", format="%.3f"),

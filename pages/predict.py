@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 
-MAX_CHARS = 20_000
+MAX_CHARS = ui.MAX_TEXT_CHARS  # what a model reads; the box takes more so the cut can be reported
 
 ui.page_header(
     "Predict",
@@ -19,12 +19,12 @@ info = ui.artifact_info(name)
 labels: list[str] = list(info.manifest.get("labels", [])) if info else []
 multilabel = bool(info.manifest.get("multilabel")) if info else False
 
-text = st.text_area("Text", height=150, max_chars=MAX_CHARS, key="predict-text",
+text = st.text_area("Text", height=150, max_chars=10 * MAX_CHARS, key="predict-text",
                     placeholder="e.g. The central bank raised interest rates by half a point on Tuesday.",
                     help=f"Up to {MAX_CHARS:,} characters; longer pasted texts are cut to that length.")
-if len(text) >= MAX_CHARS:
-    st.caption(f"Only the first {MAX_CHARS:,} characters are used.")
-    text = text[:MAX_CHARS]
+text, notice = ui.clean_text(text, MAX_CHARS)  # cut to MAX_CHARS, invalid characters removed
+if notice:
+    st.caption(notice)
 if not text.strip():
     st.info("Enter a text above to see the model's prediction.", icon=":material/edit_note:")
     st.stop()

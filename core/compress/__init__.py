@@ -13,10 +13,11 @@ heads, then int8): the recipes combine on the parent's fp32 weights.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..base import TextClassifier
 from ..params import Param, resolve
@@ -29,7 +30,7 @@ class Method:
     title: str
     description: str
     params: list[Param]
-    build: Callable[["Teacher", dict[str, Any], ProgressCallback], tuple[TextClassifier, dict[str, Any]]]
+    build: Callable[[Teacher, dict[str, Any], ProgressCallback], tuple[TextClassifier, dict[str, Any]]]
     #: settings not in `params` are allowed (passed to a student family); validated by `build`
     open_settings: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -262,3 +263,16 @@ def compress(teacher: str, method: str, settings: dict[str, Any] | None = None, 
              "parent_size_mb": parent_metrics.get("size_mb"), "parent_accuracy": parent_metrics.get("accuracy")}
     return finish(model, ds, name, config={"teacher": teacher, "method": method, **resolved}, extra_metrics=extra,
                   parent=teacher, compression=compression, progress=progress)
+
+
+def start_compress_job(teacher: str, method: str, settings: dict[str, Any] | None = None,
+                       name: str | None = None) -> str:
+    """Start `python -m core compress ...` as a background job (core.jobs); returns the job id at once.
+    Settings are validated first, so a bad value fails here instead of in the job."""
+    from ..artifacts import get_artifact
+    from ..jobs import start_job
+
+    resolve_settings(method, settings)
+    dataset = get_artifact(teacher).dataset
+    return start_job(dataset, method, settings or {}, name=name, command="compress",
+                     extra_args=["--teacher", teacher, "--method", method])

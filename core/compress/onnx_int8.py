@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,7 @@ class OnnxClassifier(TextClassifier):
         (directory / "onnx.json").write_text(json.dumps({**self.meta, "format": FORMAT, "kind": KIND}, indent=2))
 
     @classmethod
-    def load(cls, directory: Path) -> "OnnxClassifier":
+    def load(cls, directory: Path) -> OnnxClassifier:
         from transformers import AutoTokenizer
 
         directory = Path(directory)

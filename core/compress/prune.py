@@ -15,7 +15,8 @@ attention entropy (gradient-free; a diffuse head scores as unimportant).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch

@@ -44,7 +44,7 @@ class Int8Embedding(nn.Module):
         self.padding_idx = padding_idx
 
     @classmethod
-    def from_float(cls, emb: nn.Embedding) -> "Int8Embedding":
+    def from_float(cls, emb: nn.Embedding) -> Int8Embedding:
         q, scale = int8_rows(emb.weight.detach())
         return cls(q, scale, emb.padding_idx)
 
@@ -73,9 +73,10 @@ def _qlinear_cls() -> type:
 def int8_linear(lin: nn.Linear) -> nn.Module:
     """A dynamic-quantized copy of `lin` (int8 weights with per-row scales as in `storage.int8_rows`)."""
     q, scale = int8_rows(lin.weight.detach())
-    qweight = torch._make_per_channel_quantized_tensor(q, scale.double(), torch.zeros(len(scale), dtype=torch.long), 0)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # torch.ao deprecation notices (the kernels are current; see torchao)
         warnings.simplefilter("ignore")
+        qweight = torch._make_per_channel_quantized_tensor(q, scale.double(), torch.zeros(len(scale), dtype=torch.long),
+                                                           0)
         out = _qlinear_cls()(lin.in_features, lin.out_features, bias_=lin.bias is not None, dtype=torch.qint8)
     out.set_weight_bias(qweight, None if lin.bias is None else lin.bias.detach().float())
     return out

@@ -121,10 +121,13 @@ CLASSIFIER = EnsembleClassifier
 
 # ----------------------------------------------------------------------------------------------- weights
 def combine(probas: np.ndarray, weights: Sequence[float]) -> np.ndarray:
-    """(m, n, k) member probabilities, (m,) weights -> (n, k) weighted average (weights normalised)."""
+    """(m, n, k) member probabilities, (m,) weights -> (n, k) float32 weighted average (weights normalised)."""
+    return _mix(np.asarray(probas, dtype=np.float64), weights).astype(np.float32)
+
+
+def _mix(probas: np.ndarray, weights: Sequence[float]) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
-    w = w / w.sum()
-    return np.tensordot(w, np.asarray(probas, dtype=np.float64), axes=1).astype(np.float32)
+    return np.tensordot(w / w.sum(), probas, axes=1)
 
 
 def _log_loss(p: np.ndarray, y: np.ndarray, multilabel: bool) -> float:
@@ -146,6 +149,7 @@ def tune_weights(probas: np.ndarray, y: np.ndarray, multilabel: bool = False, ob
     from scipy.optimize import minimize
 
     m = probas.shape[0]
+    probas = np.asarray(probas, dtype=np.float64)  # float64: the optimiser's finite differences need it
     y = np.asarray(y)
     equal = np.full(m, 1.0 / m)
     if objective not in OBJECTIVES:
@@ -155,7 +159,7 @@ def tune_weights(probas: np.ndarray, y: np.ndarray, multilabel: bool = False, ob
     elif objective == "log_loss":
         def f(z: np.ndarray) -> float:
             e = np.exp(z - z.max())
-            return _log_loss(combine(probas, e / e.sum()), y, multilabel)
+            return _log_loss(_mix(probas, e / e.sum()), y, multilabel)
 
         res = minimize(f, np.zeros(m), method="L-BFGS-B")
         e = np.exp(res.x - res.x.max())
@@ -167,12 +171,12 @@ def tune_weights(probas: np.ndarray, y: np.ndarray, multilabel: bool = False, ob
             g = np.arange(0, 1.0001, 0.05)
             cands += [np.array([a, 1 - a]) for a in g] if m == 2 else \
                 [np.array([a, b, 1 - a - b]) for a in g for b in g if a + b <= 1.0001]
-        scored = [(-_accuracy(combine(probas, c), y, multilabel, threshold),
-                   _log_loss(combine(probas, c), y, multilabel), i) for i, c in enumerate(cands)]
+        scored = [(-_accuracy(_mix(probas, c), y, multilabel, threshold),
+                   _log_loss(_mix(probas, c), y, multilabel), i) for i, c in enumerate(cands)]
         w = np.asarray(cands[min(scored)[2]], dtype=np.float64)
     w = np.clip(w, 0, None)
     w = w / w.sum()
-    p = combine(probas, w)
+    p = _mix(probas, w)
     report = {"objective": objective, "validation_rows": int(len(y)),
               "validation_log_loss": _log_loss(p, y, multilabel) if len(y) else None,
               "validation_accuracy": _accuracy(p, y, multilabel, threshold) if len(y) else None,

@@ -463,8 +463,9 @@ class TransformerClassifier(TextClassifier):
         if meta.get("format", 1) > FORMAT:
             raise ValueError(f"{directory} was written by a newer version (format {meta['format']})")
         tokenizer = AutoTokenizer.from_pretrained(directory / "tokenizer", local_files_only=True)
+        # use_safetensors: an artifact's encoder is always safetensors; never fall back to a pickled .bin
         encoder = AutoModel.from_pretrained(directory / "encoder", attn_implementation="sdpa",
-                                            local_files_only=True).eval()
+                                            local_files_only=True, use_safetensors=True).eval()
         head = build_head(meta["head"], int(encoder.config.hidden_size), len(meta["labels"]),
                           **meta.get("head_options", {}))
         head.load_state_dict(load_file(str(directory / "head.safetensors")))
