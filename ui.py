@@ -56,8 +56,26 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
 # Page chrome
 # ----------------------------------------------------------------------------------------------------------
 
+def _through_navigation() -> None:
+    """Make sure this run went through app.py's st.navigation.
+
+    Streamlit decides once per server process whether the app uses the old `pages/` folder mode: until some
+    run calls st.navigation it assumes so. When the first request after a (re)start is a deep link such as
+    /predict, it runs pages/predict.py on its own — file-name menu, narrow layout, no app.py — and stays in
+    that mode until someone opens /. Turning the flag off and rerunning sends this run through app.py.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the old mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", None):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_header(title: str, help: str) -> None:
     """The page title and a one-line caption saying what the page shows."""
+    _through_navigation()
     st.title(title)
     st.caption(help)
 

@@ -109,7 +109,7 @@ _BOUNDS: dict[str, dict[str, Any]] = {
     "evals_per_epoch": {"min": 1, "max": 100, "advanced": True},
     "patience": {"min": 0, "max": 1000},
     "metric": {"choices": METRICS, "advanced": True},
-    "seed": {"min": 0, "advanced": True},
+    "seed": {"min": 0, "max": 2**32 - 1, "advanced": True},  # numpy seeds are 32-bit; torch overflows past 2**64
     "imbalance": {"choices": IMBALANCE},
     "max_steps": {"min": 0, "advanced": True},
     "grad_stats_every": {"min": 1, "advanced": True},

@@ -86,7 +86,9 @@ def multiclass_view() -> None:
     points = (event.selection.points if event else None) or []
     clicked = next((p for p in points if p.get("customdata")), None)
     if clicked is not None:
-        cell = (labels[int(clicked["customdata"][0])], labels[int(clicked["customdata"][1])])
+        data = clicked["customdata"]  # [true index, predicted index, ...]; Streamlit 1.6x sends {"0": .., "1": ..}
+        at = (lambda i: data[str(i)]) if isinstance(data, dict) else data.__getitem__
+        cell = (labels[int(at(0))], labels[int(at(1))])
         if st.session_state.get("_errors_clicked") != (name, cell):
             st.session_state["_errors_clicked"] = (name, cell)
             st.session_state["errors-true"], st.session_state["errors-pred"] = cell

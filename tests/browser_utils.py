@@ -27,9 +27,13 @@ CHROMIUM_ARGS = [
 ]
 #: Streamlit's DOM hooks (stable data-testid attributes).
 EXCEPTION = '[data-testid="stException"]'
-RUNNING = '[data-testid="stStatusWidget"]'
-SKELETON = '[data-testid="stSkeleton"]'
 MAIN = '[data-testid="stMain"]'
+#: True when the app is connected, its script is not running and no skeleton placeholder is left.
+IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.dataset.testScriptState === 'notRunning' && app.dataset.testConnectionState === 'CONNECTED'
+    && !document.querySelector('[data-testid="stSkeleton"]');
+}"""
 
 
 def chromium_available() -> bool:
@@ -133,24 +137,25 @@ def browser(width: int = 1280, height: int = 900) -> Iterator:
             ctx.close()
 
 
-def wait_idle(page, timeout: float = 120.0, settle: float = 0.6) -> float:
-    """Wait until the app has rendered: main area present, no skeleton, and the running indicator gone for
-    `settle` seconds in a row. Returns the seconds waited. Raises TimeoutError."""
+def wait_idle(page, timeout: float = 120.0, settle: float = 0.5) -> float:
+    """Wait until the app has rendered: connected, the script not running (Streamlit's own `stApp` state
+    attribute, which its e2e tests wait on), no skeleton, for `settle` seconds in a row. Returns the seconds
+    waited (without the settle time). Raises TimeoutError."""
     t0 = time.perf_counter()
     page.wait_for_selector(MAIN, timeout=timeout * 1000)
     quiet_since = None
     while True:
-        busy = page.locator(RUNNING).count() > 0 or page.locator(SKELETON).count() > 0
+        idle = page.evaluate(IDLE_JS)
         now = time.perf_counter()
-        if busy:
+        if not idle:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = now
         elif now - quiet_since >= settle:
-            return now - t0 - settle
+            return quiet_since - t0
         if now - t0 > timeout:
             raise TimeoutError(f"page still running after {timeout:.0f} s")
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def go(page, title: str, timeout: float = 120.0) -> float:
@@ -186,11 +191,17 @@ def assert_no_exception(page, where: str = "") -> None:
         raise AssertionError(f"Streamlit exception on {where or page.url}:\n{boxes.first.inner_text()[:2000]}")
 
 
+def selected(page, label: str) -> str:
+    """The shown value of the st.selectbox labelled `label` (a combobox input since Streamlit 1.5x)."""
+    return page.get_by_role("combobox", name=label).first.input_value()
+
+
 def select_option(page, label: str, option: str) -> None:
-    """Choose `option` in the st.selectbox labelled `label` (baseweb select: click, then click the option)."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    box.locator('[data-baseweb="select"]').click()
-    page.locator('[role="option"]').filter(has_text=option).first.click()
+    """Choose the first option containing `option` in the st.selectbox labelled `label`."""
+    page.get_by_role("combobox", name=label).first.click()
+    page.get_by_role("option").filter(has_text=option).first.click()
+    page.wait_for_function("([l, o]) => [...document.querySelectorAll('input[role=combobox]')].some("
+                           "e => e.getAttribute('aria-label') === l && e.value.includes(o))", arg=[label, option])
 
 
 def screenshot(page, folder: Path | None, name: str) -> Path | None:

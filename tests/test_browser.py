@@ -150,8 +150,9 @@ def test_user_walk(tmp_path, shots):
         bu.screenshot(page, shots, "dataset-upload")
 
         # Train: TF-IDF on the upload, progress bar until the success message with its accuracy
-        text = open_page(page, "Train", shots, "train")
-        assert "upload:messages" in text, "the saved upload should be the selected dataset"
+        open_page(page, "Train", shots, "train")
+        picked = bu.selected(page, "Dataset")
+        assert "upload:messages" in picked, f"the saved upload should be the selected dataset, not {picked!r}"
         bu.select_option(page, "Model family", "TF-IDF")
         page.get_by_role("button", name="Train", exact=True).click()
         page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)

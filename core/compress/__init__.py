@@ -148,7 +148,7 @@ def _distill(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple
         fresh, recipe = t.fresh()
         if recipe.get("pruned_heads"):
             raise ValueError("a shallow student copies layers of an unpruned transformer teacher")
-    return distill(t.model, fresh, t.dataset, s, progress)
+    return distill(t.model, fresh, t.dataset, s, progress, cache_key=f"{t.name}-{t.info.created}")
 
 
 def _ensemble(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:

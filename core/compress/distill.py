@@ -65,16 +65,37 @@ def read_extra_texts(path: str, limit: int) -> list[str]:
     return [t for t in lines if t][:limit]
 
 
-def teacher_targets(teacher: TextClassifier, texts: list[str], progress: ProgressCallback = null_progress
-                    ) -> np.ndarray:
-    """(n, k) float32 teacher probabilities over `texts`."""
+def teacher_targets(teacher: TextClassifier, texts: list[str], progress: ProgressCallback = null_progress,
+                    cache_key: str | None = None) -> np.ndarray:
+    """(n, k) float32 teacher probabilities over `texts`.
+
+    With `cache_key` (e.g. teacher name + creation time) they are kept in cache_dir()/distill/ (plain .npy), so a
+    second student of the same teacher and rows does not pay for the teacher's inference again."""
+    import hashlib
+    import re
+
+    from ..config import cache_dir
     from ..train import predict_in_chunks
 
-    return predict_in_chunks(teacher, texts, progress, message="distill: teacher targets")
+    path = None
+    if cache_key:
+        h = hashlib.sha256("\0".join(texts).encode("utf-8", "replace")).hexdigest()[:16]
+        folder = cache_dir() / "distill"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', cache_key)[:150]}-{h}.npy"
+        if path.exists():
+            cached = np.load(path, allow_pickle=False)
+            if cached.shape[0] == len(texts):
+                return cached
+    out = predict_in_chunks(teacher, texts, progress, message="distill: teacher targets")
+    if path is not None:
+        np.save(path, out, allow_pickle=False)
+    return out
 
 
 def distill_dataset(ds: TextDataset, teacher: TextClassifier, own: dict[str, Any],
-                    progress: ProgressCallback = null_progress) -> tuple[TextDataset, np.ndarray, int]:
+                    progress: ProgressCallback = null_progress, cache_key: str | None = None
+                    ) -> tuple[TextDataset, np.ndarray, int]:
     """(training dataset (sampled, plus extra texts), the teacher's soft targets for its train split, n extra)."""
     from ..train import _subsample_train
 
@@ -82,7 +103,7 @@ def distill_dataset(ds: TextDataset, teacher: TextClassifier, own: dict[str, Any
         ds = _subsample_train(ds, int(own["max_train"]))
     texts = list(ds.train.texts)
     extra = read_extra_texts(own["extra_texts"], int(own["max_extra"])) if own["extra_texts"] else []
-    soft = teacher_targets(teacher, texts + extra, progress)
+    soft = teacher_targets(teacher, texts + extra, progress, cache_key)
     if extra:
         p = soft[len(texts):]
         hard = (p >= getattr(teacher, "threshold", 0.5)).astype(np.int64) if ds.multilabel else p.argmax(1)
@@ -127,18 +148,20 @@ def shallow_copy(teacher: TextClassifier, layers: list[int], head_init: str = "c
 
 
 def distill(teacher: TextClassifier, fresh_teacher: TextClassifier | None, ds: TextDataset, settings: dict[str, Any],
-            progress: ProgressCallback = null_progress) -> tuple[TextClassifier, dict[str, Any]]:
+            progress: ProgressCallback = null_progress, cache_key: str | None = None
+            ) -> tuple[TextClassifier, dict[str, Any]]:
     """Train a student on `ds` from `teacher`'s probabilities; returns (student, train_info).
 
     `fresh_teacher` is an fp32 copy of the teacher's own family (a shallow student copies its layers); it may be
-    the teacher itself when the teacher is not a compressed variant.
+    the teacher itself when the teacher is not a compressed variant. `cache_key` caches the teacher's
+    probabilities (see `teacher_targets`).
     """
     from ..models import family
     from ..trainer import loop_config, train_loop
 
     own, rest = split_settings(settings)
     kind = own["student"]
-    train_ds, soft, n_extra = distill_dataset(ds, teacher, own, progress)
+    train_ds, soft, n_extra = distill_dataset(ds, teacher, own, progress, cache_key)
     knobs = {"soft_targets": soft, "alpha": float(own["alpha"]), "temperature": float(own["temperature"])}
     given = {**STUDENT_DEFAULTS[kind], **rest}
     info: dict[str, Any] = {"student": kind, "alpha": own["alpha"], "temperature": own["temperature"],
@@ -149,6 +172,8 @@ def distill(teacher: TextClassifier, fresh_teacher: TextClassifier | None, ds: T
         params = resolve(tf.PARAMS, {k: v for k, v in given.items() if k in {p.name for p in tf.PARAMS}})
         layers = [int(x) for x in own["layers"]]
         student = shallow_copy(fresh_teacher or teacher, layers, own["head_init"])
+        if "max_length" in rest and params["max_length"]:  # otherwise the teacher's truncation length
+            student.config["max_length"] = int(params["max_length"])
         cfg = loop_config({**params, "lr": params.get("lr") or 1e-4})
         groups = tf._param_groups(student, cfg.lr, params.get("head_lr") or cfg.lr, cfg.weight_decay)
         history = train_loop(student.net, student.encode, train_ds, cfg, progress, param_groups=groups, **knobs)

@@ -18,6 +18,11 @@ import numpy as np
 
 METHODS = ("pca", "tsne", "umap")
 DEFAULT_CAP = 3000
+#: t-SNE iterations: 500 (not sklearn's 1,000) keeps 3,000 points near the 30 s budget on 2 cores; the layout
+#: is settled by then for maps of this size (pass params={"max_iter": 1000} for the full schedule)
+TSNE_ITER = 500
+#: UMAP epochs: 200 (umap-learn's choice for large sets; it uses 500 below 10,000 points) saves ~60% of the layout time
+UMAP_EPOCHS = 200
 
 
 @dataclass
@@ -74,7 +79,9 @@ def cache_path(artifact: str | None, method: str, x: np.ndarray, params: dict, s
     """Where the projection of `x` would be cached."""
     from ..config import cache_dir
 
-    h = hashlib.sha256(json.dumps({"method": method, "params": params, "seed": seed}, sort_keys=True).encode())
+    # the defaults are part of the key so changing one never serves a map computed under the old one
+    key = {"method": method, "params": params, "seed": seed, "defaults": {"tsne_iter": TSNE_ITER, "umap_epochs": UMAP_EPOCHS, "pca50": True}}
+    h = hashlib.sha256(json.dumps(key, sort_keys=True).encode())
     h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
     folder = cache_dir() / "projections"
     folder.mkdir(parents=True, exist_ok=True)
@@ -100,7 +107,7 @@ def _compute(x: np.ndarray, method: str, params: dict, seed: int) -> np.ndarray:
             x = PCA(n_components=50, random_state=seed).fit_transform(x)
         perplexity = min(float(params.get("perplexity", 30.0)), max(1.0, (m - 1) / 3))
         tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto",
-                    max_iter=int(params.get("max_iter", 1000)), random_state=seed)
+                    max_iter=int(params.get("max_iter", TSNE_ITER)), random_state=seed)
         return tsne.fit_transform(x).astype(np.float32)
     if method == "umap":
         try:
@@ -108,9 +115,15 @@ def _compute(x: np.ndarray, method: str, params: dict, seed: int) -> np.ndarray:
         except ImportError as e:  # optional dependency
             raise RuntimeError("UMAP maps need the umap-learn package (pip install umap-learn); "
                                "PCA and t-SNE work without it") from e
+        metric = params.get("metric", "cosine")
+        if metric == "cosine":
+            # same neighbours as cosine (|a-b|^2 = 2 - 2 cos on unit vectors), but umap-learn computes small-n
+            # cosine distances pair by pair in Python (~90 s for 3,000 points) and euclidean ones vectorised
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+            metric = "euclidean"
         reducer = umap.UMAP(n_components=2, n_neighbors=min(int(params.get("n_neighbors", 15)), m - 1),
-                            min_dist=float(params.get("min_dist", 0.1)), metric=params.get("metric", "cosine"),
-                            random_state=seed, n_jobs=1)
+                            min_dist=float(params.get("min_dist", 0.1)), metric=metric,
+                            n_epochs=int(params.get("n_epochs", UMAP_EPOCHS)), random_state=seed, n_jobs=1)
         return np.asarray(reducer.fit_transform(x), dtype=np.float32)
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
@@ -121,7 +134,8 @@ def project(embeddings: np.ndarray, method: str = "pca", *, strata=None, cap: in
 
     strata:   labels to stratify the capped sample on (n,) or (n, k) for multi-label.
     artifact: name used in the cache file name (the cache key also fingerprints the data).
-    params:   method options: t-SNE perplexity / max_iter; UMAP n_neighbors / min_dist / metric.
+    params:   method options: t-SNE perplexity / max_iter (default TSNE_ITER); UMAP n_neighbors / min_dist /
+              metric (default cosine) / n_epochs (default UMAP_EPOCHS).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
