@@ -478,9 +478,17 @@ def families() -> tuple[dict[str, Any], dict[str, str]]:
     return ok, failed
 
 
-def resolve_params(params: Sequence[Param], values: dict[str, Any]) -> dict[str, Any]:
-    """Defaults overlaid with `values`, coerced and range-checked (raises ParamError with the reason)."""
-    return resolve(list(params), values)
+def resolve_params(params: Sequence[Param], values: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
+    """Defaults overlaid with `values`, coerced and range-checked (raises ParamError with the reason); with
+    `kind`, the family's own cross-setting checks (`check_params`) run too, so a job never starts doomed."""
+    resolved = resolve(list(params), values)
+    if kind is not None:
+        from core.models import family
+
+        check = getattr(family(kind), "check_params", None)
+        if check is not None:
+            check(dict(resolved))
+    return resolved
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -538,7 +546,8 @@ def _render_job(job: dict[str, Any], key: str) -> None:
         if job.get("error"):
             st.code(str(job["error"])[-3000:], language=None)
     elif state == "cancelled":
-        st.info(f"**{title}** was cancelled; nothing was saved.", icon=":material/cancel:")
+        kept = "models finished before were kept" if job.get("command") == "zoo" else "nothing was saved"
+        st.info(f"**{title}** was cancelled; {kept}.", icon=":material/cancel:")
     else:
         st.write(f"{title}: {state}")
 

@@ -236,7 +236,13 @@ def save_artifact(
             os.replace(tmp, final)
             shutil.rmtree(trash, ignore_errors=True)
         else:
-            os.replace(tmp, final)
+            try:
+                os.replace(tmp, final)
+            except OSError as e:  # another process saved the same name since the check above
+                if final.exists():
+                    raise ArtifactError(f"a model named {name!r} was just saved by another job; pick another "
+                                        "name") from e
+                raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -332,6 +338,8 @@ def list_artifacts(dataset: str | None = None, include_broken: bool = True) -> l
         if not path.is_dir() or path.name.startswith(".") or not _NAME.match(path.name):
             continue
         info = _read_info(path)
+        if info.broken and not path.exists():  # deleted (renamed away) while we were reading it
+            continue
         if info.broken and not include_broken:
             continue
         if dataset is not None and info.dataset != dataset:
@@ -387,8 +395,12 @@ def delete_artifact(name: str, confirm: str) -> None:
     path = artifact_dir(name)
     if not path.is_dir():
         raise ArtifactError(f"no model named {name!r}")
-    trash = _cfg.artifacts_dir() / f".trash-{name}-{os.getpid()}"
-    os.replace(path, trash)  # atomic: the name disappears at once, then the files go
+    # unique per call: a leftover of an earlier interrupted delete must not block this one
+    trash = _cfg.artifacts_dir() / f".trash-{name}-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        os.replace(path, trash)  # atomic: the name disappears at once, then the files go
+    except FileNotFoundError:
+        raise ArtifactError(f"model {name!r} was already deleted") from None
     shutil.rmtree(trash, ignore_errors=True)
 
 

@@ -138,6 +138,7 @@ def probability_bars(proba: Sequence[float], labels: Sequence[str],
         colors = [POSITIVE if v >= t else NEUTRAL for v, t in zip(vals, thr)]
     fig = go.Figure(go.Bar(x=vals, y=names, orientation="h", marker_color=colors, name="probability",
                            text=[f"{v:.1%}" for v in vals], textposition="auto", showlegend=False,
+                           textangle=0, cliponaxis=False,  # short bars: label beside the bar, not rotated in it
                            hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
     if threshold is not None and np.ndim(threshold) == 0:
         fig.add_vline(x=float(threshold), line_dash="dash", line_color=NEGATIVE,

@@ -132,6 +132,8 @@ def run(
     progress = progress or null_progress
     fam = family(kind)
     resolved = resolve(fam.PARAMS, params)  # validate before loading data: bad settings fail fast
+    if hasattr(fam, "check_params"):  # the family's cross-setting checks (ParamError), also before any work
+        fam.check_params(dict(resolved))
     if name is not None:
         artifacts.check_name(name)
         if artifacts.artifact_dir(name).exists():

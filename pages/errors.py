@@ -149,6 +149,7 @@ if report.empty:
     st.info("This model's metrics have no per-class report.", icon=":material/info:")
 else:
     st.dataframe(report, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(c, format="%.3f") for c in ("precision", "recall", "f1", "roc_auc")
+        c: st.column_config.NumberColumn("ROC AUC" if c == "roc_auc" else c, format="%.3f")
+        for c in ("precision", "recall", "f1", "roc_auc")
     })
     ui.csv_download(report, f"{name}-per-class.csv", key="errors-report-dl")

@@ -7,7 +7,7 @@ import ui
 ui.page_header(
     "Text Classification Lab",
     "Train, compare and understand text classifiers on built-in or your own datasets. "
-    "Every number here can be reproduced with `python -m core ...`.",
+    "Every number here can be reproduced from the command line with `python -m core`.",
 )
 
 st.markdown(

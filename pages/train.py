@@ -86,7 +86,7 @@ with st.form("train-form", border=True):
 
 if submitted:
     try:
-        resolved = ui.resolve_params(params, values)  # validate here: mistakes show at once, not in a job log
+        resolved = ui.resolve_params(params, values, kind)  # validate here: mistakes show at once, not in a job log
     except ui.ParamError as exc:
         ui.show_error(exc, "Check the settings")
     else:

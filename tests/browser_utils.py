@@ -204,12 +204,30 @@ def select_option(page, label: str, option: str) -> None:
                            "e => e.getAttribute('aria-label') === l && e.value.includes(o))", arg=[label, option])
 
 
-def screenshot(page, folder: Path | None, name: str) -> Path | None:
-    """Save a PNG of the viewport as `folder/name.png` (no-op when folder is None)."""
+def screenshot(page, folder: Path | None, name: str, full: bool = True, max_height: int = 2400,
+               max_kb: int = 300) -> Path | None:
+    """Save `folder/name.png` (no-op when folder is None): the whole page when `full` (the viewport is
+    stretched to the main area's height, at most `max_height` px, then restored; Streamlit scrolls inside
+    its main area, so Playwright's own full_page sees only the viewport). PNGs over `max_kb` are re-saved
+    with a 256-colour palette, which keeps README pictures small and sharp."""
     if folder is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.mouse.move(0, 0)  # no hover tooltip in the picture
-    page.screenshot(path=str(path), animations="disabled", caret="hide")
+    size = page.viewport_size
+    if full and size:
+        height = int(page.evaluate(f"() => document.querySelector('{MAIN}').scrollHeight"))
+        page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height, max_height))})
+        time.sleep(0.3)  # let charts that listen to resize settle
+    try:
+        page.screenshot(path=str(path), animations="disabled", caret="hide")
+    finally:
+        if full and size:
+            page.set_viewport_size(size)
+    if path.stat().st_size > max_kb * 1024:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            img.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     return path

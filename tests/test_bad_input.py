@@ -406,7 +406,9 @@ def test_dataset_page_content_problems(pages_env):
     one = _csv(GOOD_ROWS[:1])
     assert "only 1 usable rows" in _submit_upload(at, one, "one.csv").error[0].value
     misnamed = _csv(GOOD_ROWS, header="txt,lbl")  # no column called like a label: none is preselected
-    assert "label column" in _submit_upload(at, misnamed, "misnamed.csv").error[0].value
+    assert "choose at least one" in _submit_upload(at, misnamed, "misnamed.csv").error[0].value
+    misnamed_picked = _submit_upload(at, misnamed, "misnamed.csv", text_cols=["txt"], label_cols=[])
+    assert "choose at least one label column" in misnamed_picked.error[0].value
     nan_labels = _csv(GOOD_ROWS + [("no label here", ""), ("nor here", "")])
     at = _submit_upload(at, nan_labels, "nan.csv", name="with_nan")
     assert not at.error and "upload:with_nan" in at.success[0].value
@@ -414,7 +416,7 @@ def test_dataset_page_content_problems(pages_env):
     dups = _csv(GOOD_ROWS * 2)
     at = _submit_upload(at, dups, "dups.csv", name="dups")
     assert not at.error and "upload:dups" in at.success[0].value
-    for bad in ("../../escape", "a/b", "x" * 65, ""):
+    for bad in ("../../escape", "a/b", "", "..", "na me"):  # (the box itself stops at 64 characters)
         at = _submit_upload(at, _csv(GOOD_ROWS), "ok.csv", name=bad)
         assert at.error and "dataset name" in at.error[0].value, bad
     assert sorted(data.list_uploads()) == ["dups", "with_nan"]
@@ -482,7 +484,7 @@ def test_bad_settings_fail_before_any_work(tmp_path, monkeypatch):
                       ("transformer", {"batch_size": 0})):
         with pytest.raises(ParamError):
             train.run("no_such_dataset", kind, bad)  # the settings are checked before the dataset is looked up
-    assert list((tmp_path / "artifacts").iterdir()) == []
+    assert not (tmp_path / "artifacts").exists() or list((tmp_path / "artifacts").iterdir()) == []
 
 
 def test_cli_rejects_bad_settings_in_one_line(tmp_path):
@@ -494,6 +496,18 @@ def test_cli_rejects_bad_settings_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "core", "train", "--dataset", "sms_spam", "--model", "rnn",
                            "--set", "epochs"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "key=value" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_family_cross_checks_run_before_any_work(tmp_path, monkeypatch):
+    from core import train
+
+    monkeypatch.setenv("TEXTLAB_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    for kind, bad, message in (("tfidf", {"search_C": "abc,-1"}, "search grid values must be numbers"),
+                               ("tfidf", {"search_C": "0"}, "all > 0"),
+                               ("tfidf", {"char_ngram_min": 5, "char_ngram_max": 2}, "char_ngram_min"),
+                               ("scratch_transformer", {"d_model": 30, "num_heads": 4}, "must divide")):
+        with pytest.raises(ParamError, match=message):
+            train.run("no_such_dataset", kind, bad)
 
 
 def test_train_page_bad_list_setting_is_a_clear_error(pages_env):

@@ -177,13 +177,19 @@ class ScratchTransformerClassifier(TorchTextClassifier):
 CLASSIFIER = ScratchTransformerClassifier
 
 
+def check_params(params: dict) -> dict:
+    """Cross-setting checks, run by core.train.run and the Train page before any work starts."""
+    if params["d_model"] % params["num_heads"]:
+        raise ParamError(f"num_heads ({params['num_heads']}) must divide d_model ({params['d_model']})")
+    return params
+
+
 def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = None,
         soft_targets: np.ndarray | None = None, **distill: Any) -> tuple[ScratchTransformerClassifier, dict]:
     """Train the tokenizer on the training split, then the encoder with `core.trainer.train_loop`."""
     cfg = loop_config(params)
     seed_everything(cfg.seed)
-    if params["d_model"] % params["num_heads"]:
-        raise ParamError(f"num_heads ({params['num_heads']}) must divide d_model ({params['d_model']})")
+    check_params(params)
     tok = build_tokenizer(params["tokenizer"], dataset.train.texts, min_freq=params["min_freq"],
                           max_size=params["max_vocab"], vocab_size=params["bpe_vocab_size"],
                           lowercase=params["lowercase"], add_cls=params["pooling"] == "cls",

@@ -423,6 +423,10 @@ def _check_params(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+#: Cross-setting checks, run by core.train.run and the Train page before any work starts.
+check_params = _check_params
+
+
 def make_vectorizers(params: dict[str, Any]) -> list[tuple[str, TfidfVectorizer]]:
     """Unfitted vectorizers for the analyzer setting: [("word", ...)], [("char", ...)] or both."""
     common = {"min_df": params["min_df"], "max_features": params["max_features"] or None,
