@@ -230,18 +230,20 @@ def save_artifact(
                 raise ArtifactError(f"extra file {fname!r} escapes the artifact folder")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        just_saved = ArtifactError(f"a model named {name!r} was just saved by another job; pick another name")
         if final.exists():
-            trash = root / f".trash-{name}-{os.getpid()}"
+            if not overwrite:  # appeared while we were writing: never replace someone else's model silently
+                raise just_saved
+            trash = root / f".trash-{name}-{os.getpid()}-{time.monotonic_ns()}"
             os.replace(final, trash)
             os.replace(tmp, final)
             shutil.rmtree(trash, ignore_errors=True)
         else:
             try:
-                os.replace(tmp, final)
-            except OSError as e:  # another process saved the same name since the check above
+                os.replace(tmp, final)  # atomic; fails on a non-empty folder, so a concurrent save cannot win twice
+            except OSError as e:
                 if final.exists():
-                    raise ArtifactError(f"a model named {name!r} was just saved by another job; pick another "
-                                        "name") from e
+                    raise just_saved from e
                 raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

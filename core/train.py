@@ -142,6 +142,7 @@ def run(
     ds = dataset if isinstance(dataset, TextDataset) else load_dataset(dataset, max_train=max_train)
     if isinstance(dataset, TextDataset) and max_train and max_train < len(ds.train):
         ds = _subsample_train(ds, max_train)
+    auto_named = name is None
     name = name or default_name(ds.name, kind)
     t0 = time.perf_counter()
     with PeakMemory() as mem:
@@ -155,4 +156,12 @@ def run(
         "test_rows": len(ds.test),
         "train_info": train_info,
     }
-    return finish(model, ds, name, config={**resolved, "max_train": max_train}, extra_metrics=extra, progress=progress)
+    config = {**resolved, "max_train": max_train}
+    try:
+        return finish(model, ds, name, config=config, extra_metrics=extra, progress=progress)
+    except artifacts.ArtifactError:
+        if not auto_named or not artifacts.artifact_dir(name).exists():
+            raise
+        # Another job took the same default name meanwhile (e.g. a double-clicked Train button): keep this
+        # model under the next free name rather than lose it.
+        return finish(model, ds, artifacts.unique_name(name), config=config, extra_metrics=extra, progress=progress)

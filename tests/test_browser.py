@@ -1,7 +1,8 @@
 """The dashboard in a real browser: headless Debian Chromium driven by Playwright, against `streamlit run app.py`.
 
-- test_browser_smoke (default run): one small pre-trained model; every page in the navigation opens without
-  an exception box and shows its title; Predict answers a typed text.
+- test_browser_smoke (default run): one small pre-trained model on a small upload; the first request is a deep
+  link (/dataset?...), which must still get app.py's navigation; every page in the menu opens without an
+  exception box and shows its title; Predict answers a typed text.
 - test_user_walk (@browser): a user's whole path from an empty lab — Overview's zoo button (started, then
   cancelled) → upload a CSV on Dataset → train TF-IDF on it from Train and watch the progress bar finish →
   Predict with word contributions → click a confusion cell on Errors → every other page (Compare,
@@ -77,15 +78,18 @@ def small_lab(tmp_path_factory) -> Path:
 
 def test_browser_smoke(small_lab):
     with bu.run_app(bu.lab_env(small_lab)) as app, bu.browser() as page:
-        page.goto(f"{app.url}/?dataset=upload:sms400")
+        # A deep link as the server's first request (a bookmark after a restart) must still get app.py's menu
+        page.goto(f"{app.url}/dataset?dataset=upload:sms400")
         bu.wait_idle(page)
-        bu.assert_no_exception(page, "Overview")
+        bu.assert_no_exception(page, "Dataset")
         titles = bu.nav_titles(page)
         assert {"Overview", "Dataset", "Train", "Predict", "Errors"} <= set(titles), titles
-        for title in titles[1:]:
+        assert "upload:sms400" in bu.selected(page, "Dataset")
+        assert "train rows" in bu.main_text(page)
+        for title in [t for t in titles if t != "Dataset"]:
             text = open_page(page, title, None)
-            if title == "Dataset":
-                assert "train rows" in text and "upload:sms400" in bu.selected(page, "Dataset")
+            if title == "Overview":
+                assert "spam-smoke" in text or page.get_by_text("spam-smoke").count()
             if title == "Predict":
                 text = predict(page, SPAM_TEXT)
                 assert re.search(r"Prediction: (spam|ham) with probability \d", text), text[:500]
@@ -133,7 +137,7 @@ def test_user_walk(tmp_path, shots):
         assert "No model trained yet" in text
         bu.screenshot(page, shots, "overview-empty")
         page.get_by_role("button", name="Build the demo zoo (quick, ~2 min)").click()
-        page.get_by_text("Model zoo (quick)").first.wait_for()
+        page.get_by_text(re.compile(r"Model zoo \(quick\) — \d of 2 models ready")).first.wait_for()
         assert page.locator('[data-testid="stProgress"]').count() >= 1
         page.get_by_role("button", name="Cancel").first.click()
         page.get_by_text("was cancelled").first.wait_for(timeout=180_000)

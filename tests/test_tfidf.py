@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from core.data import Split, TextDataset
-from core.models import REGISTRY, family
-from core.models import tfidf
+from core.models import REGISTRY, family, tfidf
 from core.params import ParamError, resolve
 
 FILLER = ("the a of and to in news report says today people market city team data new week after over "
