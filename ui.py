@@ -34,9 +34,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core import artifacts, config, data, jobs, plots  # noqa: F401 - `plots` is re-exported: pages use ui.plots
-from core.safety import MAX_TEXT_CHARS, clean_text, clean_texts  # noqa: F401 - re-exported for pages
 from core.base import CapabilityError, TextClassifier
 from core.params import Param, ParamError, resolve
+from core.safety import MAX_TEXT_CHARS, clean_text, clean_texts  # noqa: F401 - re-exported for pages
 
 #: Page files, for links (relative to the app's main script, app.py).
 PAGE_OVERVIEW = "pages/overview.py"
@@ -45,6 +45,8 @@ PAGE_TRAIN = "pages/train.py"
 PAGE_PREDICT = "pages/predict.py"
 PAGE_ERRORS = "pages/errors.py"
 PAGE_COMPARE = "pages/compare.py"
+PAGE_EMBEDDINGS = "pages/embeddings.py"
+PAGE_EXPLAIN = "pages/explain.py"
 
 #: Errors whose message is meant for the user: shown as a plain st.error, no traceback.
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
@@ -627,3 +629,321 @@ def start_job(dataset: str, kind: str, params: dict[str, Any] | None = None, nam
         return None
     time.sleep(0.2)  # let the process write its first progress so the bar appears at once
     return job_id
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Explanations: attention, SHAP / linear / integrated gradients, confusable words, label quality, embedding maps
+# ----------------------------------------------------------------------------------------------------------
+# core.explain modules import shap / captum / umap lazily; only the light ones are imported at the top of
+# this section. Pages reach the figure builders as `ui.xplots` and the case-file renderer as `ui.render`.
+
+from core import plots_explain as xplots  # noqa: E402,F401 - re-exported: pages use ui.xplots
+from core.base import Attention  # noqa: E402
+from core.explain import render  # noqa: E402,F401 - re-exported: pages build case files with ui.render
+from core.explain.attribution import TokenAttribution  # noqa: E402
+
+#: Families whose models declare "embed" (the Embeddings page's empty state names them).
+EMBED_FAMILIES = {"rnn": "RNN / GRU / LSTM", "scratch_transformer": "from-scratch transformer",
+                  "transformer": "pretrained encoder (MiniLM, BERT…)"}
+#: Texts of the test split embedded for a map (a stratified sample above this).
+EMBED_CAP = 3000
+EMBED_BATCH = 64  # texts per embed() call: the progress bar moves and the model lock is released in between
+
+
+def _model_id(name: str) -> str:
+    """Identity of an artifact version for core caches (SHAP's disk cache): name + manifest mtime."""
+    return f"{name}@{_stamp(name).rsplit('@', 1)[-1]}"
+
+
+# ---------------------------------------------------------------------------------------------- attention
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _attention(name: str, stamp: str, text: str) -> Attention:
+    with locked_model(name) as model:
+        return model.attention(text)
+
+
+def attention_of(name: str, text: str) -> Attention:
+    """model.attention(text) of artifact `name` (cached per text): weights (L, H, T, T) or (T,) pooling."""
+    return _attention(name, _stamp(name), clean_text(text)[0])
+
+
+def _merged(att: Attention) -> tuple[list[str], np.ndarray]:
+    """Display tokens and weights on one axis; word pieces ("##x", "▁x") merged into words (rows still sum to 1)."""
+    from core.explain.attention import merge_pieces
+
+    w = np.asarray(att.weights, dtype=np.float64)
+    if att.pieces and len(att.pieces) == w.shape[-1] and len(att.tokens) != w.shape[-1]:
+        return merge_pieces(att.pieces, w)
+    return merge_pieces(list(att.tokens), w)  # a no-op for words; merges a scratch BPE tokenizer's pieces
+
+
+def attention_matrix(att: Attention, layer: int | None = None, head: int | None = None,
+                     rollout: bool = False) -> tuple[list[str], np.ndarray]:
+    """(tokens, (T, T) matrix) of self-attention: one layer (None = mean of layers) and head (None = head
+    average), or the rollout up to `layer` (None = all layers). Rows = attending token, sum to 1."""
+    from core.explain import attention as A
+
+    tokens, w = _merged(att)
+    return tokens, (A.rollout(w, head=head, upto=layer) if rollout else A.select(w, layer=layer, head=head))
+
+
+def attention_scores(att: Attention, layer: int | None = None, head: int | None = None, method: str = "cls",
+                     hide_special: bool = True) -> tuple[list[str], np.ndarray]:
+    """(tokens, (T,) scores): row 0 ([CLS]) of a layer ("cls"), of the rollout ("rollout"), attention received
+    ("mean"); pooling weights for kind="pooling". Special tokens dropped by default (they soak up attention)."""
+    from core.explain import attention as A
+
+    tokens, w = _merged(att)
+    merged = Attention(tokens=tokens, weights=w, kind=att.kind)
+    tokens, scores = A.token_scores(merged, layer=layer, head=head, method=method)
+    return drop_special(tokens, scores) if hide_special else (tokens, scores)
+
+
+# ---------------------------------------------------------------------------------------------- attributions
+
+@st.cache_resource(show_spinner="Preparing the SHAP explainer (one-off per server, up to half a minute)…")
+def shap_warmup() -> float:
+    """Compile shap's numba kernels once per process (core.explain.shap_text.warmup); returns its seconds."""
+    from core.explain import shap_text
+
+    return shap_text.warmup()
+
+
+def shap_default_budget() -> int:
+    """core.explain.shap_text.DEFAULT_MAX_EVALS: model evaluations of one partition-SHAP explanation."""
+    from core.explain import shap_text
+
+    return int(shap_text.DEFAULT_MAX_EVALS)
+
+
+def ig_default_steps() -> int:
+    from core.explain import gradients
+
+    return int(gradients.DEFAULT_STEPS)
+
+
+def explain_methods(name: str) -> dict[str, str]:
+    """Attribution methods model `name` supports -> label; the first is the default
+    ("linear" for models with "contributions", else "shap"; "ig" for models with "gradients")."""
+    caps = capabilities(name)
+    out = {}
+    if "contributions" in caps:
+        out["linear"] = "exact linear (coefficient × tf-idf)"
+    out["shap"] = "SHAP (partition, through predict_proba)"
+    if "gradients" in caps:
+        out["ig"] = "integrated gradients"
+    return out
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _explain(name: str, stamp: str, text: str, class_index: int, method: str, budget: int) -> TokenAttribution:
+    from core.explain import gradients, shap_text
+
+    if method == "linear":
+        with locked_model(name) as model:
+            return shap_text.explain(model, text, class_index, method="linear", model_id=_model_id(name))
+    if method == "ig":
+        with locked_model(name) as model:
+            return gradients.integrated_gradients(model, text, class_index, n_steps=budget)
+    if method != "shap":
+        raise ValueError(f"unknown explanation method {method!r}")
+    shap_warmup()
+    # through predict_proba (one lock per batch of masked texts), so other sessions are not blocked for seconds
+    return shap_text.explain(lambda texts: predict_proba(name, texts), text, class_index, max_evals=budget,
+                             method="shap", model_id=_model_id(name))
+
+
+def explain_text(name: str, text: str, class_index: int, method: str = "shap", budget: int | None = None
+                 ) -> TokenAttribution:
+    """Attribution of `text` towards class `class_index` by model `name` (cached in memory and, for SHAP, on disk).
+
+    method "linear" (exact, models with "contributions"), "shap" (budget = max model evaluations, default
+    shap_default_budget()) or "ig" (budget = integration steps, default ig_default_steps()).
+    """
+    if budget is None:
+        budget = ig_default_steps() if method == "ig" else shap_default_budget()
+    budget = 0 if method == "linear" else int(budget)
+    return _explain(name, _stamp(name), clean_text(text)[0], int(class_index), method, budget)
+
+
+def agreement(a: Any, b: Any, text: str) -> float:
+    """Spearman rank agreement of two explanations of `text` over its words (TokenAttribution or (tokens,
+    values)); magnitudes compared; NaN when undefined (fewer than 3 words, a constant side)."""
+    from core.explain.agreement import rank_agreement
+
+    return rank_agreement(a, b, clean_text(text)[0])
+
+
+def show_attribution(attr: TokenAttribution, class_name: str, key: str, top: int = 15) -> None:
+    """Coloured tokens (escaped) and a bar chart of the `top` tokens, in the dashboard's colours."""
+    show_tokens(attr.tokens, attr.values)
+    st.plotly_chart(attribution_bar(attr.tokens, attr.values, class_name, top=top), key=key)
+
+
+def attribution_bar(tokens: Sequence[str], values, class_name: str, top: int = 15, title: str | None = None):
+    """core.plots_explain.attribution_bar (escaped labels, repeated words kept apart) in the dashboard's colours
+    (blue = towards the class, red = away, as in plots.contribution_bars and token_html)."""
+    fig = xplots.attribution_bar(list(tokens), values, top=top, class_name=class_name,
+                                 title=title or f"Words that pushed “{class_name}”")
+    x = np.asarray(fig.data[0].x, dtype=float)
+    fig.data[0].marker.color = [plots.POSITIVE if v >= 0 else plots.NEGATIVE for v in x]
+    return fig
+
+
+def mean_attribution(name: str, texts: Sequence[str], class_index: int, method: str, budget: int | None = None,
+                     max_texts: int = 30) -> pd.DataFrame:
+    """Mean attribution per word towards `class_index` over a seeded sample of at most `max_texts` texts
+    (core.explain.confusable.mean_attribution), with a progress bar; each explanation is cached."""
+    from core.explain.confusable import mean_attribution as mean_attr
+
+    n = min(len(texts), max_texts)
+    bar = st.progress(0.0, text=f"Explaining {n} texts…")
+    done = [0]
+
+    def fn(t: str) -> TokenAttribution:
+        out = explain_text(name, t, class_index, method, budget)
+        done[0] += 1
+        bar.progress(min(done[0] / max(n, 1), 1.0), text=f"Explained {done[0]} of {n} texts")
+        return out
+
+    try:
+        return mean_attr(list(texts), fn, max_texts=max_texts)
+    finally:
+        bar.empty()
+
+
+# ---------------------------------------------------------------------------------------------- error analysis
+
+@st.cache_data(max_entries=16, show_spinner="Scoring label quality…")
+def _label_quality(name: str, stamp: str) -> pd.DataFrame:
+    from core.explain.label_quality import label_quality as lq
+
+    p = load_predictions(name)
+    return lq(p.y_true, p.proba, multilabel=p.multilabel)
+
+
+def label_quality(name: str) -> pd.DataFrame:
+    """core.explain.label_quality on the stored test probabilities of `name`: one row per test text with
+    quality, suspicion (= 1 - quality; high = the label is probably wrong), flag; attrs engine / note."""
+    return _label_quality(name, _stamp(name))
+
+
+@st.cache_data(max_entries=64, show_spinner="Finding confusable words…")
+def _confusable(name: str, stamp: str, a: int, b: int, method: str, reference: str, top: int) -> pd.DataFrame:
+    from core.explain.confusable import confusable_words as cw
+
+    p = load_predictions(name)
+    return cw(p.texts, p.y_true.astype(int), p.y_pred, a, b, method=method, reference=reference, top=top)
+
+
+def confusable_words(name: str, a: int, b: int, method: str = "log_odds", reference: str = "a",
+                     top: int = 20) -> pd.DataFrame:
+    """Words over-represented in test texts of class `a` predicted as `b` (core.explain.confusable)."""
+    return _confusable(name, _stamp(name), int(a), int(b), method, reference, int(top))
+
+
+# ---------------------------------------------------------------------------------------------- embeddings
+
+def embed_families() -> dict[str, str]:
+    """kind -> title of the families whose models provide embeddings (titles from the registry when importable)."""
+    ok, _ = families()
+    return {k: getattr(ok.get(k), "TITLE", title) for k, title in EMBED_FAMILIES.items()}
+
+
+def embed_sample(name: str, cap: int = EMBED_CAP) -> tuple[np.ndarray, np.ndarray]:
+    """(indices (m,), embeddings (m, d)) of a seeded sample of at most `cap` test texts of `name`, stratified
+    by true label. Cached on disk per artifact version (embedding 3,000 texts takes minutes on a busy CPU);
+    a progress bar shows while computing."""
+    from core.explain.projection import stratified_sample
+
+    preds = load_predictions(name)
+    idx = stratified_sample(len(preds.texts), cap, strata=preds.y_true, seed=0)
+    key = hashlib.sha256(f"{_stamp(name)}|{idx.tobytes().hex()}".encode()).hexdigest()[:16]
+    path = config.cache_dir() / "embeddings" / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)[:80]}-{key}.npy"
+    try:
+        emb = np.load(path, allow_pickle=False)
+        if len(emb) == len(idx):
+            return idx, emb
+    except (OSError, ValueError):
+        pass
+    texts = [preds.texts[i] for i in idx]
+    bar = st.progress(0.0, text=f"Embedding {len(texts):,} test texts (first time only; cached on disk)…")
+    parts = []
+    try:
+        for s in range(0, len(texts), EMBED_BATCH):
+            with locked_model(name) as model:
+                parts.append(np.asarray(model.embed(texts[s:s + EMBED_BATCH]), dtype=np.float32))
+            done = min(s + EMBED_BATCH, len(texts))
+            bar.progress(done / len(texts), text=f"Embedded {done:,} of {len(texts):,} test texts…")
+    finally:
+        bar.empty()
+    emb = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+    np.save(tmp, emb)
+    os.replace(tmp, path)
+    return idx, emb
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _projection(name: str, stamp: str, method: str, n: int, _emb: np.ndarray):
+    from core.explain.projection import project
+
+    return project(_emb, method, cap=max(n, 1), artifact=name)
+
+
+def projection(name: str, method: str, embeddings: np.ndarray):
+    """core.explain.projection.project of `embeddings` (the rows embed_sample returned): a Projection whose
+    `indices` are positions in `embeddings`. Cached in memory and on disk per artifact version."""
+    with st.spinner(f"Projecting {len(embeddings):,} points with {method.upper()} (cached after the first time)…"):
+        return _projection(name, _stamp(name), method, len(embeddings), embeddings)
+
+
+def shared_projection(emb_a: np.ndarray, emb_b: np.ndarray, pred_a, pred_b):
+    """core.explain.projection.shared_pca of two models' embeddings of the same texts (row i = text i)."""
+    from core.explain.projection import shared_pca
+
+    return shared_pca(emb_a, emb_b, pred_a=pred_a, pred_b=pred_b, cap=max(len(emb_a), 1))
+
+
+def pick_other_model(exclude: str, key: str, label: str = "Second model", require: str | None = None,
+                     dataset: str | None = None) -> str | None:
+    """A second model (not `exclude`), not shared with the other pages' pickers; models of `dataset` first."""
+    infos = [i for i in artifact_infos() if i.ok and i.name != exclude]
+    if require:
+        infos = [i for i in infos if require in i.manifest.get("capabilities", ())]
+    if dataset:
+        infos = [i for i in infos if i.dataset == dataset] + [i for i in infos if i.dataset != dataset]
+    if not infos:
+        st.info("No other model to compare with" + (f" (one that supports “{require}”)" if require else "") + ".",
+                icon=":material/info:")
+        return None
+    by_name = {i.name: i for i in infos}
+    if st.session_state.get(key) not in by_name:
+        st.session_state.pop(key, None)
+    return st.selectbox(label, list(by_name), key=key, format_func=lambda n: _model_label(by_name[n]))
+
+
+# ---------------------------------------------------------------------------------------------- case files
+
+def case_file_button(build, file_name: str, key: str, label: str = "Download case file (HTML)") -> None:
+    """A download button for a self-contained HTML report; `build() -> str` (render.case_file_html) runs only
+    when the button is clicked, so pages do not inline plotly.js (~4 MB) on every rerun."""
+    st.download_button(label, data=lambda: build().encode("utf-8"), file_name=re.sub(r"[^\w.-]+", "_", file_name),
+                       mime="text/html", key=key, on_click="ignore", icon=":material/description:",
+                       help="A single HTML file (text, prediction, explanations, charts) that opens offline — "
+                            "for a meeting or a bug report.")
+
+
+def drop_special(tokens: Sequence[str], scores) -> tuple[list[str], np.ndarray]:
+    """Remove [CLS] / [SEP] / <s> … positions from a per-token view."""
+    from core.explain.attention import drop_special as drop
+
+    tokens, scores = drop(list(tokens), np.asarray(scores))
+    keep = [i for i, t in enumerate(tokens) if t not in _MORE_SPECIAL]
+    return [tokens[i] for i in keep], scores[keep]
+
+
+#: special tokens of the from-scratch tokenizers that core.explain.attribution.SPECIAL_TOKENS does not list
+_MORE_SPECIAL = frozenset({"<cls>", "<sep>"})

@@ -8,6 +8,10 @@ import ui
 #: Rows drawn in an examples table: the browser table stays light on a 50,000-text test split (the CSV
 #: download still holds every row of the cell).
 MAX_TABLE_ROWS = 1000
+#: Examples offered for a per-text explanation (the top of the sorted table).
+MAX_EXPLAIN_CHOICES = 200
+#: Texts explained for a cell's mean attribution (SHAP costs seconds per text on a neural model).
+MAX_MEAN_TEXTS = 30
 
 ui.page_header(
     "Errors",
@@ -42,11 +46,20 @@ def per_class_table() -> pd.DataFrame:
     return df[cols]
 
 
-def show_examples(idx: np.ndarray, file_name: str, extra: dict[str, np.ndarray] | None = None) -> None:
-    """Table of test examples `idx` (most confident first; click a header to re-sort) with a CSV download."""
+def suspicion() -> pd.DataFrame | None:
+    """Label-quality scores of every test text (core.explain.label_quality), None if they cannot be computed."""
+    with ui.guard("Could not score label quality"):
+        return ui.label_quality(name)
+    return None
+
+
+def show_examples(idx: np.ndarray, file_name: str, extra: dict[str, np.ndarray] | None = None,
+                  key: str = "cell") -> pd.DataFrame | None:
+    """Table of test examples `idx` (most confident first by default; click a header to re-sort) with a
+    label-suspicion column and a CSV download; returns the sorted table (None when empty)."""
     if len(idx) == 0:
         st.info("No test example falls in this cell.", icon=":material/info:")
-        return
+        return None
     y_pred = preds.y_pred
     df = pd.DataFrame({"text": [preds.texts[i] for i in idx]})
     if preds.multilabel:
@@ -60,9 +73,18 @@ def show_examples(idx: np.ndarray, file_name: str, extra: dict[str, np.ndarray] 
         df["p(true)"] = preds.proba[idx, preds.y_true[idx].astype(int)]
     for col, values in (extra or {}).items():
         df[col] = values
+    quality = suspicion()
+    if quality is not None:
+        df["suspicion"] = quality["suspicion"].to_numpy()[idx]
+        df["label issue?"] = quality["flag"].to_numpy()[idx]
     df.insert(0, "test row", idx)
-    sort_col = "confidence" if "confidence" in df.columns else df.columns[-1]
-    df = df.sort_values(sort_col, ascending=False)
+    first = "confidence" if "confidence" in df.columns else df.columns[-1]
+    options = [first] + (["suspicion"] if "suspicion" in df.columns else [])
+    sort_col = st.radio("Sort by", options, horizontal=True, key=f"errors-sort-{key}",
+                        format_func=lambda c: {"suspicion": "label suspicion (the label is probably wrong)"}.get(c, c),
+                        help="Suspicion = 1 − the label's quality score from the model's out-of-sample test "
+                             "probabilities (cleanlab's confident learning; see the note under the table).")
+    df = df.sort_values(sort_col, ascending=False, kind="stable")
     if len(df) > MAX_TABLE_ROWS:
         st.caption(f"Showing {MAX_TABLE_ROWS:,} of {len(df):,} texts (highest {sort_col} first); "
                    "the CSV download has all of them.")
@@ -70,8 +92,13 @@ def show_examples(idx: np.ndarray, file_name: str, extra: dict[str, np.ndarray] 
         "text": st.column_config.TextColumn("text", width="large"),
         "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f"),
         "p(true)": st.column_config.NumberColumn("p(true class)", format="%.3f"),
+        "suspicion": st.column_config.ProgressColumn("label suspicion", min_value=0.0, max_value=1.0, format="%.3f"),
     })
+    if quality is not None:
+        st.caption(f"Label suspicion: {quality.attrs.get('engine', '?')} ({quality.attrs.get('method', '?')}); "
+                   f"“label issue?” marks texts it flags. {quality.attrs.get('note', '')}")
     ui.csv_download(df, file_name, key=f"errors-dl-{file_name}")
+    return df
 
 
 def multiclass_view() -> None:
@@ -108,7 +135,143 @@ def multiclass_view() -> None:
     kind = "correct" if ti == pj else "misclassified"
     st.caption(f"{len(idx):,} test texts of class “{true_label}” predicted as “{pred_label}” ({kind}); "
                "confidence is the probability of the predicted class.")
-    show_examples(idx, f"{name}-{true_label}-as-{pred_label}.csv".replace("/", "_"))
+    table = show_examples(idx, f"{name}-{true_label}-as-{pred_label}.csv".replace("/", "_"))
+    if table is None:
+        return
+    st.subheader("Explanations")
+    method, budget = explain_controls()
+    case: dict = {"table": table}
+    with ui.guard("Could not explain the example"):
+        targets = [("predicted", pj)] + ([("true", ti)] if ti != pj else [])
+        case["example"] = example_panel(table, targets, method, budget)
+    if ti != pj:
+        with ui.guard("Could not find confusable words"):
+            case["words"] = confusable_panel(ti, pj)
+        with ui.guard("Could not compute the mean attribution"):
+            case["mean"] = mean_attribution_panel(idx, pj, method, budget)
+    cell = {"model": name, "true class": true_label, "predicted class": pred_label, "texts in the cell": len(idx),
+            f"share of “{true_label}” test texts": f"{len(idx) / max(int((y_true == ti).sum()), 1):.1%}",
+            "model accuracy": f"{(y_true == y_pred).mean():.1%}"}
+    ui.case_file_button(lambda: cell_case_file(cell, case), f"case-file-{name}-{true_label}-as-{pred_label}.html",
+                        key="errors-case-file", label="Download this cell's case file (HTML)")
+
+
+def short(text: str, n: int = 90) -> str:
+    t = " ".join(text.split())
+    return t if len(t) <= n else t[: n - 1] + "…"
+
+
+def explain_controls() -> tuple[str, int | None]:
+    """Explanation method (exact linear for TF-IDF, SHAP, integrated gradients) and its budget."""
+    methods = ui.explain_methods(name)
+    c1, c2 = st.columns(2)
+    method = c1.radio("Explanation method", list(methods), format_func=methods.get, horizontal=True,
+                      key="errors-x-method")
+    budget = None
+    if method == "shap":
+        default = ui.shap_default_budget()
+        budget = c2.slider("SHAP evaluation budget", 20, 1000, default, step=10, key="errors-x-budget",
+                           help=f"Model calls per explanation (default {default}); seconds per text on a neural model.")
+    elif method == "ig":
+        budget = c2.slider("Integration steps", 4, 200, ui.ig_default_steps(), key="errors-x-steps")
+    return method, budget
+
+
+def example_panel(table: pd.DataFrame, targets: list[tuple[str, int]], method: str, budget: int | None) -> dict | None:
+    """One example of the table explained towards each of `targets` [(what, class index)]."""
+    st.markdown("**Explain one example**")
+    rows = [int(r) for r in table["test row"].to_numpy()[:MAX_EXPLAIN_CHOICES]]
+    if len(table) > len(rows):
+        st.caption(f"Choose among the first {len(rows):,} of {len(table):,} texts, in the table's order.")
+    row = st.selectbox("Example (test row: text)", rows, key=f"errors-x-row-{name}",
+                       format_func=lambda r: f"#{r}: {short(preds.texts[r])}")
+    text = preds.texts[row]
+    if method != "linear" and not st.toggle("Compute the explanation", key="errors-x-run",
+                                            help="Seconds per text on a neural model; cached afterwards."):
+        st.caption("Switch on to explain the chosen example.")
+        return None
+    out = {"row": row, "text": text, "attrs": []}
+    cols = st.columns(len(targets))
+    for col, (what, j) in zip(cols, targets):
+        with col:
+            st.markdown(f"Towards the {what} class **{labels[j]}**")
+            with st.spinner("Explaining…"):
+                attr = ui.explain_text(name, text, j, method, budget)
+            ui.show_attribution(attr, labels[j], key=f"errors-x-chart-{what}")
+            out["attrs"].append((labels[j], attr))
+    st.caption("Blue words pushed the text towards the class, red words away from it.")
+    return out
+
+
+def confusable_panel(ti: int, pj: int) -> pd.DataFrame:
+    """"Why A → B": words over-represented in texts of A predicted as B (core.explain.confusable)."""
+    a, b = labels[ti], labels[pj]
+    st.markdown(f"**Why “{a}” → “{b}”: words over-represented in this cell**")
+    c1, c2 = st.columns(2)
+    method = c1.radio("Score", ["log_odds", "tfidf"], horizontal=True, key="errors-conf-method",
+                      format_func={"log_odds": "log-odds z-score", "tfidf": "TF-IDF difference"}.get,
+                      help="Log-odds with an informative prior (Monroe et al. 2008) discounts words seen once or "
+                           "twice; TF-IDF difference = mean tf-idf in the cell minus in the reference texts.")
+    reference = c2.radio("Compared with", ["a", "b"], horizontal=True, key="errors-conf-ref",
+                         format_func=lambda r: f"“{a if r == 'a' else b}” predicted correctly")
+    words = ui.confusable_words(name, ti, pj, method, reference)
+    st.caption(f"{words.attrs.get('n_cell', '?')} texts in the cell against {words.attrs.get('n_reference', '?')} "
+               f"reference texts; words present in at least 2 cell texts, top {len(words)} shown.")
+    if words.empty:
+        st.info("No word stands out (the cell may have too few texts).", icon=":material/info:")
+        return words
+    st.plotly_chart(ui.xplots.confusable_bar(words, title=f"Words that mark “{a}” texts predicted as “{b}”"),
+                    key=f"errors-conf-chart-{name}")
+    st.dataframe(words, hide_index=True, column_config={
+        "score": st.column_config.NumberColumn("score", format="%.3f"),
+        "share_in_cell": st.column_config.NumberColumn("share in cell", format="%.2f"),
+        "share_in_reference": st.column_config.NumberColumn("share in reference", format="%.2f"),
+    })
+    ui.csv_download(words, f"{name}-confusable-{a}-as-{b}.csv".replace("/", "_"), key="errors-conf-dl")
+    return words
+
+
+def mean_attribution_panel(idx: np.ndarray, pj: int, method: str, budget: int | None) -> pd.DataFrame | None:
+    """Mean attribution towards the predicted class over a sample of the cell's texts."""
+    b = labels[pj]
+    st.markdown(f"**Mean attribution towards “{b}” over the cell's texts**")
+    n = st.slider("Texts to explain", 1, MAX_MEAN_TEXTS, min(10, MAX_MEAN_TEXTS), key="errors-mean-n",
+                  help="A seeded sample of the cell; each text is explained once and cached.")
+    if method != "linear" and not st.toggle("Compute the mean attribution", key="errors-mean-run",
+                                            help="SHAP / integrated gradients for every sampled text: seconds each."):
+        st.caption(f"Switch on to explain {min(n, len(idx))} of the {len(idx):,} texts.")
+        return None
+    mean = ui.mean_attribution(name, [preds.texts[i] for i in idx], pj, method, budget, max_texts=n)
+    st.caption(f"Showing words from {min(n, len(idx))} of {len(idx):,} texts (seeded sample); "
+               "mean_value = average attribution of the word where it occurs.")
+    if mean.empty:
+        st.info("No attribution to aggregate.", icon=":material/info:")
+        return mean
+    st.plotly_chart(ui.attribution_bar(mean["word"].tolist(), mean["mean_value"].to_numpy(), b,
+                                       title=f"Mean attribution towards “{b}”"), key=f"errors-mean-chart-{name}")
+    st.dataframe(mean.head(50), hide_index=True)
+    return mean
+
+
+def cell_case_file(cell: dict, case: dict) -> str:
+    """Self-contained HTML of a confusion cell: summary, confusable words, mean attribution, an explained
+    example and the most confident texts (every string escaped by core.explain.render)."""
+    sections: list = []
+    words = case.get("words")
+    if words is not None and not words.empty:
+        sections.append(("Words over-represented in the cell", [ui.xplots.confusable_bar(words), words]))
+    mean = case.get("mean")
+    if mean is not None and not mean.empty:
+        sections.append(("Mean attribution towards the predicted class", mean.head(30)))
+    example = case.get("example")
+    if example:
+        sections.append((f"Example: test row {example['row']}", example["text"]))
+        for label, attr in example["attrs"]:
+            sections.append((f"{attr.method} towards “{label}”", ui.render.attribution_html(attr, label)))
+    cols = [c for c in ("test row", "text", "confidence", "p(true)", "suspicion") if c in case["table"].columns]
+    sections.append(("Texts of the cell (first 30, table order)", case["table"][cols].head(30)))
+    title = f"Case file: “{cell['true class']}” predicted as “{cell['predicted class']}”"
+    return ui.render.case_file_html(title, sections, meta=cell)
 
 
 def multilabel_view() -> None:
@@ -133,7 +296,12 @@ def multilabel_view() -> None:
         mask = (y_true[:, j] == 1) & (y_pred[:, j] == 1)
     idx = np.flatnonzero(mask)
     st.caption(f"{len(idx):,} test texts; p(label) is the model's probability for “{label}”.")
-    show_examples(idx, f"{name}-{label}.csv".replace("/", "_"), extra={"p(label)": preds.proba[idx, j]})
+    table = show_examples(idx, f"{name}-{label}.csv".replace("/", "_"), extra={"p(label)": preds.proba[idx, j]})
+    if table is not None:
+        st.subheader("Explanations")
+        method, budget = explain_controls()
+        with ui.guard("Could not explain the example"):
+            example_panel(table, [("", j)], method, budget)
 
 
 if preds.multilabel:

@@ -1,4 +1,6 @@
 """Predict: type a text, see the class probabilities and (when the model can say) which words drove them."""
+from datetime import datetime
+
 import numpy as np
 import streamlit as st
 
@@ -16,8 +18,16 @@ name = ui.pick_model(key="predict-model")
 if name is None:
     st.stop()
 info = ui.artifact_info(name)
-labels: list[str] = list(info.manifest.get("labels", [])) if info else []
-multilabel = bool(info.manifest.get("multilabel")) if info else False
+compare = st.toggle("Side by side with a second model", key="predict-compare",
+                    help="Run a second model on the same text (e.g. a teacher and its distilled student).")
+name_b = ui.pick_other_model(name, key="predict-model-b", dataset=info.dataset if info else None) if compare else None
+
+
+def labels_of(m: str) -> tuple[list[str], bool]:
+    """(class names, multilabel) of model `m` from its manifest."""
+    i = ui.artifact_info(m)
+    return (list(i.manifest.get("labels", [])), bool(i.manifest.get("multilabel"))) if i else ([], False)
+
 
 text = st.text_area("Text", height=150, max_chars=10 * MAX_CHARS, key="predict-text",
                     placeholder="e.g. The central bank raised interest rates by half a point on Tuesday.",
@@ -30,8 +40,9 @@ if not text.strip():
     st.stop()
 
 
-def probabilities_panel(proba: np.ndarray) -> None:
+def probabilities_panel(name: str, proba: np.ndarray) -> None:
     """Probability of each class for the text (top classes first)."""
+    labels, multilabel = labels_of(name)
     threshold = None
     if multilabel:
         threshold = np.asarray(getattr(ui.load_model(name), "threshold", 0.5), dtype=float)
@@ -42,11 +53,12 @@ def probabilities_panel(proba: np.ndarray) -> None:
     else:
         top = int(proba.argmax())
         st.markdown(f"**Prediction:** `{labels[top]}` with probability {proba[top]:.1%}")
-    st.plotly_chart(ui.plots.probability_bars(proba, labels, threshold=threshold), key="predict-proba-chart")
+    st.plotly_chart(ui.plots.probability_bars(proba, labels, threshold=threshold), key=f"predict-proba-chart-{name}")
 
 
-def contributions_panel(proba: np.ndarray) -> None:
+def contributions_panel(name: str, proba: np.ndarray) -> None:
     """Words that pushed each chosen class: coefficient × tf-idf weight (models with "contributions")."""
+    labels, multilabel = labels_of(name)
     if not ui.panel(name, "contributions", "Why: words that pushed each class",
                     "Each word's contribution to a class score (weight learned for the word × its tf-idf value). "
                     "Blue words pushed the text towards the class, red words away from it."):
@@ -65,31 +77,163 @@ def contributions_panel(proba: np.ndarray) -> None:
             continue
         tokens, weights = [str(t) for t, _ in pairs], [float(v) for _, v in pairs]
         with cols[i % len(cols)]:
-            st.plotly_chart(ui.plots.contribution_bars(tokens, weights, label), key=f"predict-contrib-{label}")
+            st.plotly_chart(ui.plots.contribution_bars(tokens, weights, label), key=f"predict-contrib-{name}-{label}")
             st.markdown(f"**{label}** in the text:")
             ui.show_tokens(tokens, weights)
 
 
-def attention_panel() -> None:
-    """Attention heatmap over the tokens (models with "attention"); drawn by the explainability pages' helper."""
-    # Intentionally empty until the attention explainer lands: no placeholder chart is shown.
+def attention_panel(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Attention (models with "attention"): a layer x head heatmap with head average and rollout, and the first
+    row ([CLS]) as coloured words; RNN attention pooling shows its pooling weights. Word pieces are merged into
+    words. Returns per-word attention {view: (words, scores)} for the agreement score and the case file."""
+    if not ui.panel(name, "attention", "Attention",
+                    "Where the model looks. Rows of the heatmap are the attending words, columns the words they "
+                    "attend to; each row sums to 1. Attention shows what is mixed, not what decides: compare it "
+                    "with SHAP or integrated gradients below."):
+        return {}
+    att = ui.attention_of(name, text)
+    if att.kind == "pooling":
+        tokens, scores = ui.attention_scores(att)
+        st.caption("This model pools its per-word states with learned attention: each word's weight in the sentence "
+                   "vector (the weights sum to 1).")
+        ui.show_tokens(tokens, scores)
+        st.plotly_chart(ui.attribution_bar(tokens, scores, "the sentence vector", title="Largest pooling weights"),
+                        key=f"predict-att-pool-{name}")
+        return {"pooling weights": (tokens, scores)}
+    c1, c2, c3 = st.columns(3)
+    layer = c1.selectbox("Layer", [None, *range(att.n_layers)], key=f"predict-att-layer-{name}",
+                         format_func=lambda i: "all layers" if i is None else f"layer {i + 1} of {att.n_layers}",
+                         help="Attention: one layer, or the mean of all layers. Rollout: up to this layer.")
+    head = c2.selectbox("Head", [None, *range(att.n_heads)], key=f"predict-att-head-{name}",
+                        format_func=lambda h: "average of heads" if h is None else f"head {h + 1} of {att.n_heads}")
+    view = c3.radio("Show", ["attention", "rollout"], horizontal=True, key=f"predict-att-view-{name}",
+                    help="Rollout (Abnar & Zuidema 2020) multiplies the layers' attention, with the residual "
+                         "connection, so a row says how much a word's final representation draws on each input word.")
+    tokens, matrix = ui.attention_matrix(att, layer, head, rollout=view == "rollout")
+    where = ("all layers" if layer is None else f"layer {layer + 1}") if view == "attention" else \
+        ("rollout over all layers" if layer is None else f"rollout up to layer {layer + 1}")
+    who = "head average" if head is None else f"head {head + 1}"
+    st.plotly_chart(ui.xplots.attention_heatmap(matrix, tokens, title=f"Attention — {where}, {who}"),
+                    key=f"predict-att-heatmap-{name}")
+    words, row = ui.drop_special(tokens, matrix[0])
+    first = tokens[0].replace("`", "'")  # shown as inline code: a backtick would end it
+    st.markdown(f"**What `{first}` attends to** ({where}, {who}; special tokens hidden):")
+    ui.show_tokens(words, row)
+    return {"[CLS] attention (last layer)": ui.attention_scores(att, method="cls"),
+            "rollout": ui.attention_scores(att, method="rollout")}
 
 
-def shap_panel() -> None:
-    """SHAP values of the words (any model; computed on demand); added with the explainability work."""
-    # Intentionally empty until the SHAP explainer lands.
+def explanation_panel(name: str, proba: np.ndarray):
+    """Why the model gave one class its score: SHAP (any model), exact linear contributions (TF-IDF) or
+    integrated gradients (torch models), as coloured words and a bar chart. Returns the TokenAttribution or None."""
+    labels, _ = labels_of(name)
+    st.subheader("Explain one class")
+    methods = ui.explain_methods(name)
+    c1, c2, c3 = st.columns(3)
+    label = c1.selectbox("Class", labels, index=int(np.argmax(proba)), key=f"predict-x-class-{name}")
+    method = c2.radio("Method", list(methods), format_func=methods.get, key=f"predict-x-method-{name}")
+    budget = None
+    if method == "shap":
+        default = ui.shap_default_budget()
+        budget = c3.slider("Evaluation budget", 20, 1000, default, step=10, key=f"predict-x-budget-{name}",
+                           help=f"Model calls SHAP may make (default {default}). More = finer word interactions, "
+                                "slower: ~4 s for a 64-token text on MiniLM at the default.")
+    elif method == "ig":
+        default = ui.ig_default_steps()
+        budget = c3.slider("Integration steps", 4, 200, default, key=f"predict-x-steps-{name}",
+                           help="Points on the path from an all-padding input to the text; more = smaller "
+                                "completeness gap, slower.")
+    if method != "linear" and not st.toggle(f"Compute {methods[method]}", key=f"predict-x-run-{name}",
+                                            help="Takes seconds on a neural model; results are cached per text."):
+        st.caption("Switch on to compute (the result is cached, so coming back to this text is instant).")
+        return None
+    with st.spinner(f"Computing {methods[method]}…"):
+        attr = ui.explain_text(name, text, labels.index(label), method, budget)
+    extra = attr.extra or {}
+    facts = [f"{methods[method]} towards “{label}”"]
+    if np.isfinite(attr.base_value):
+        facts.append(f"base value {attr.base_value:.3f} (the output with every word removed)")
+    if "seconds" in extra:
+        facts.append(f"{float(extra['seconds']):.2f} s" + (" (cached)" if extra.get("cached") else ""))
+    if "delta" in extra:
+        facts.append(f"completeness gap {float(extra['delta']):+.3g}")
+    st.caption("; ".join(facts) + ". Blue words pushed the text towards the class, red words away from it.")
+    if len(attr.tokens) == 0:
+        st.info("No word of this text carries any weight for this class.", icon=":material/info:")
+        return attr
+    ui.show_attribution(attr, label, key=f"predict-x-chart-{name}")
+    return attr
 
 
-proba = None
-with ui.guard("Prediction failed"):
-    proba = ui.predict_proba(name, [text])[0]
-if proba is not None:
+def agreement_panel(attention: dict, attr) -> dict[str, float]:
+    """Spearman rank agreement between each attention view and the attribution, over the words of the text."""
+    if not attention or attr is None or len(attr.tokens) == 0:
+        return {}
+    rhos = {what: ui.agreement(scores, attr, text) for what, scores in attention.items()}
+    st.markdown("**Does attention agree with the attribution?**")
+    cols = st.columns(len(rhos))
+    for col, (what, rho) in zip(cols, rhos.items()):
+        col.metric(f"{what} vs {attr.method}", ui.fmt(rho, 2),
+                   help="Spearman rank correlation of word importances (magnitudes): 1 = same order, "
+                        "0 = unrelated; – when undefined (fewer than 3 words).")
+    return rhos
+
+
+def model_view(name: str) -> dict | None:
+    """Every panel for one model; returns what the case file needs (None if prediction failed)."""
+    proba = None
+    with ui.guard("Prediction failed"):
+        proba = ui.predict_proba(name, [text])[0]
+    if proba is None:
+        return None
+    out = {"proba": proba, "labels": labels_of(name)[0], "attention": {}, "attr": None, "agreement": {}}
     with st.container(border=True):
-        probabilities_panel(proba)
+        probabilities_panel(name, proba)
     with st.container():
         with ui.guard("Could not compute word contributions"):
-            contributions_panel(proba)
+            contributions_panel(name, proba)
     with st.container():
-        attention_panel()
+        with ui.guard("Could not compute attention"):
+            out["attention"] = attention_panel(name)
     with st.container():
-        shap_panel()
+        with ui.guard("Could not explain the prediction"):
+            out["attr"] = explanation_panel(name, proba)
+        with ui.guard("Could not compare attention with the attribution"):
+            out["agreement"] = agreement_panel(out["attention"], out["attr"])
+    return out
+
+
+def case_file(results: dict[str, dict]) -> str:
+    """Self-contained HTML of the text with every model's prediction and explanations (all text escaped)."""
+    sections: list = [("Text", text)]
+    for m, r in results.items():
+        labels = r["labels"]  # from the script run: this runs in the download's thread, outside Streamlit
+        sections.append((f"{m}: class probabilities", ui.plots.probability_bars(r["proba"], labels)))
+        attr = r["attr"]
+        if attr is not None:
+            label = labels[attr.class_index]
+            sections.append((f"{m}: {attr.method} towards “{label}”",
+                             [ui.render.attribution_html(attr, label),
+                              ui.xplots.attribution_bar(attr, class_name=label, title=f"Words that pushed “{label}”")]))
+        for what, (tokens, scores) in r["attention"].items():
+            sections.append((f"{m}: {what}", ui.render.tokens_html(tokens, scores, fmt="{:.4f}")))
+        if r["agreement"]:
+            sections.append((f"{m}: rank agreement with the attribution", {k: ui.fmt(v, 3) for k, v in
+                                                                         r["agreement"].items()}))
+    meta = {"models": ", ".join(results), "dataset": info.dataset if info else "?",
+            "created": datetime.now().isoformat(timespec="seconds")}
+    return ui.render.case_file_html(f"Case file: {' '.join(text.split())[:60]}", sections, meta=meta)
+
+
+models = [name] + ([name_b] if name_b else [])
+results: dict[str, dict] = {}
+for column, m in zip(st.columns(len(models)) if len(models) > 1 else [st.container()], models):
+    with column:
+        if len(models) > 1:
+            st.header(m, divider="gray")
+        r = model_view(m)
+        if r is not None:
+            results[m] = r
+if results:
+    snapshot = dict(results)  # the download runs after this script run; keep this run's results
+    ui.case_file_button(lambda: case_file(snapshot), f"case-file-{name}.html", key="predict-case-file")
