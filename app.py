@@ -20,6 +20,8 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("Models", "pages/predict.py", "Predict", ":material/edit_note:"),
     ("Analysis", "pages/errors.py", "Errors", ":material/grid_on:"),
     ("Analysis", "pages/compare.py", "Compare", ":material/leaderboard:"),
+    ("Models", "pages/curves.py", "Training curves", ":material/show_chart:"),
+    ("Models", "pages/compression.py", "Compression", ":material/compress:"),
 ]
 
 sections: dict[str, list] = {}

@@ -530,6 +530,9 @@ def _render_job(job: dict[str, Any], key: str) -> None:
         ready = sum(artifact_info(n) is not None for n in names)
         st.success(f"**{title}** finished: {ready} of {len(names)} demo models ready.", icon=":material/check_circle:")
         page_link(PAGE_COMPARE, "Compare them", ":material/leaderboard:")
+    elif state == "done" and job.get("command") == "bench":
+        st.success(f"**{title}** finished: the scorecard on the Compression page shows the new run.",
+                   icon=":material/check_circle:")
     elif state == "done":
         art = job.get("artifact")
         info = artifact_info(art) if art else None
@@ -947,3 +950,146 @@ def drop_special(tokens: Sequence[str], scores) -> tuple[list[str], np.ndarray]:
 
 #: special tokens of the from-scratch tokenizers that core.explain.attribution.SPECIAL_TOKENS does not list
 _MORE_SPECIAL = frozenset({"<cls>", "<sep>"})
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Compression: benchmark runs, variant builds, changed predictions; training histories (curves page)
+# ----------------------------------------------------------------------------------------------------------
+
+PAGE_COMPRESSION = "pages/compression.py"
+PAGE_CURVES = "pages/curves.py"
+
+
+def _bench_stamp() -> str:
+    """Names and mtimes of the saved benchmark runs: changes whenever a run is written or removed."""
+    from core import bench
+
+    return "|".join(f"{p.name}:{p.stat().st_mtime_ns}" for p in bench.list_runs()[:200])
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _bench_runs(bench_dir: str, stamp: str) -> list[dict[str, Any]]:
+    from core import bench
+
+    out = []
+    for path in bench.list_runs()[:200]:
+        try:
+            df, machine = bench.load_run(path)
+        except (OSError, ValueError, KeyError):  # a half-written or foreign file: skip it
+            continue
+        settings = machine.get("settings") or {}
+        out.append({"path": str(path), "rows": df, "machine": machine, "models": list(df["model"]),
+                    "reference": settings.get("reference") or (df["model"].iloc[0] if len(df) else None),
+                    "created": settings.get("created") or path.stem})
+    return out
+
+
+def bench_runs() -> list[dict[str, Any]]:
+    """Saved benchmark runs (core.bench), newest first: {path, rows (DataFrame, core.bench.COLUMNS), machine,
+    models, reference, created}. Cached until a run is added."""
+    from core import bench
+
+    return _bench_runs(str(bench.bench_dir()), _bench_stamp())
+
+
+def machine_summary(machine: dict[str, Any]) -> str:
+    """core.machine.summary: one line with CPU, cores, threads used, RAM, OS, Python, torch."""
+    from core.machine import summary
+
+    return summary(machine)
+
+
+def start_bench(names: Sequence[str], reference: str, dataset: str, repeats: int = 30, n_texts: int = 200,
+                threads: int | None = None) -> str | None:
+    """Start `python -m core bench NAMES --reference REF ...` in the background (errors shown; None if it could
+    not start). The run is saved under cache_dir()/bench and appears in bench_runs() when done."""
+    models = list(dict.fromkeys([reference, *names]))
+    args = [*models, "--reference", reference, "--repeats", str(int(repeats)), "--n-texts", str(int(n_texts))]
+    if threads:
+        args += ["--threads", str(int(threads))]
+    try:
+        job_id = jobs.start_job(dataset, f"{len(models)} models", command="bench", extra_args=args)
+    except Exception as exc:  # noqa: BLE001
+        show_error(exc, "Could not start the benchmark")
+        return None
+    time.sleep(0.2)
+    return job_id
+
+
+def compress_methods() -> dict[str, Any]:
+    """core.compress.methods(): name -> Method (title, description, params, open_settings)."""
+    from core.compress import methods
+
+    return methods()
+
+
+def start_compress(teacher: str, method: str, settings: dict[str, Any] | None = None,
+                   name: str | None = None) -> str | None:
+    """Validate the settings, then start `python -m core compress --teacher T --method M ...` in the background
+    (errors shown; None if it could not start)."""
+    from core.compress import resolve_settings
+
+    try:
+        if name:
+            artifacts.check_name(name)
+            if artifacts.artifact_dir(name).exists():
+                raise artifacts.ArtifactError(f"a model named {name!r} already exists; pick another name")
+        resolve_settings(method, settings)
+        info = artifacts.get_artifact(teacher)
+        job_id = jobs.start_job(info.dataset, method, settings or {}, name=name, command="compress",
+                                extra_args=["--teacher", teacher, "--method", method])
+    except Exception as exc:  # noqa: BLE001
+        show_error(exc, "Could not start the compression")
+        return None
+    time.sleep(0.2)
+    return job_id
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing predictions…")
+def _changed(name: str, reference: str, stamp: str) -> pd.DataFrame:
+    from core.bench import changed_predictions as changed
+
+    return changed(name, reference)
+
+
+def changed_predictions(name: str, reference: str) -> pd.DataFrame:
+    """core.bench.changed_predictions from the stored test predictions: text, true, reference,
+    reference_confidence, variant, variant_confidence (one row per test example whose prediction changed)."""
+    return _changed(name, reference, _stamp(name) + "|" + _stamp(reference))
+
+
+def per_class_delta(reference_metrics: dict[str, Any], metrics: dict[str, Any]) -> pd.DataFrame:
+    """core.evaluate.per_class_delta (A = reference, B = variant): label, support, recall_a / _b (= per-class
+    accuracy), delta_recall, precision and F1 likewise."""
+    from core.evaluate import per_class_delta as delta
+
+    return pd.DataFrame(delta(reference_metrics or {}, metrics or {}))
+
+
+def training_history(name: str) -> dict[str, Any]:
+    """The training history a torch family stored (metrics.json -> train_info -> history; {} if none):
+    train_loss [[step, loss]], evals [{step, accuracy, f1_macro, val_loss, ...}], grad_flow, best_step, ..."""
+    info = artifact_info(name)
+    return (((info.metrics if info else None) or {}).get("train_info") or {}).get("history") or {}
+
+
+def run_results(names: Sequence[str]) -> pd.DataFrame:
+    """core.experiments.result_row per artifact (variant = artifact name): accuracy, F1, seconds per epoch,
+    epochs run, train time, early stop, parameters; `changes` = the settings that differ between these runs."""
+    from core.experiments import COLUMNS, result_row
+
+    found = [i for i in (artifact_info(n) for n in names) if i is not None]
+    configs = [dict(i.manifest.get("config") or {}) for i in found]
+    keys = sorted({k for c in configs for k in c})
+    differ = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1]
+    rows = [result_row(i.name, i.kind, i.name, i.metrics or {}, {k: c.get(k) for k in differ})
+            for i, c in zip(found, configs)]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def aggregate_attributions(texts: Sequence[str], attributions: dict[str, TokenAttribution]) -> pd.DataFrame:
+    """Mean attribution per word over `texts` whose explanations are already computed (`attributions[text]`):
+    core.explain.confusable.mean_attribution -> word, mean_value, count, n_texts (largest mean first)."""
+    from core.explain.confusable import mean_attribution as mean_attr
+
+    return mean_attr(list(texts), attributions.__getitem__, max_texts=max(len(texts), 1))

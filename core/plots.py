@@ -381,3 +381,23 @@ def tradeoff_scatter(names: Sequence[str], cost: Sequence[float], quality: Seque
         fig.update_xaxes(type="log")
     return _layout(fig, title or f"{quality_label} against {cost_label}", cost_label + " (lower is better)",
                    quality_label, height=450)
+
+
+def per_class_change(labels: Sequence[str], before: Sequence[float], after: Sequence[float],
+                     support: Sequence[int] | None = None, metric: str = "accuracy",
+                     title: str | None = None) -> go.Figure:
+    """Horizontal bars of the per-class change `after - before` in points (x100): blue = the variant gained,
+    red = it lost; hover shows both values and the class's test support. Classes in the given order."""
+    b = np.asarray(before, dtype=float)
+    a = np.asarray(after, dtype=float)
+    d = (a - b) * 100.0
+    n = np.asarray(support if support is not None else [0] * len(d))
+    fig = go.Figure(go.Bar(
+        x=d, y=[str(x) for x in labels], orientation="h", marker_color=[POSITIVE if v >= 0 else NEGATIVE for v in d],
+        text=[f"{v:+.1f}" for v in d], textposition="auto", customdata=np.stack([b, a, n], axis=-1),
+        hovertemplate="%{y}<br>" + metric + " %{customdata[0]:.3f} → %{customdata[1]:.3f}<br>"
+                      "%{x:+.2f} points<br>%{customdata[2]:.0f} test examples<extra></extra>"))
+    fig.add_vline(x=0, line_color=NEUTRAL)
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title or f"Per-class {metric} change (points)", f"change in {metric} (points)", "class",
+                   height=max(250, 28 * len(d) + 110))

@@ -54,7 +54,7 @@ PARAMS: list[Param] = [
     Param("sublinear_tf", True, "use 1 + log(count) instead of the raw count (damps repeated words)"),
     Param("penalty", "l2", "regulariser: l2 (dense weights, usually best) or l1 (sparse weights, feature "
           "selection)", choices=("l2", "l1")),
-    Param("C", 3.0, "inverse regularisation strength: larger = fits the training data more closely",
+    Param("C", 5.0, "inverse regularisation strength: larger = fits the training data more closely",
           min=1e-4, max=1e4),
     Param("class_weight", "none", "'balanced' weighs classes inversely to their frequency (imbalanced data)",
           choices=("none", "balanced")),

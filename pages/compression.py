@@ -1,0 +1,387 @@
+"""Compression: what quantized / distilled / pruned variants buy against their reference model, measured honestly.
+
+Scorecard from the newest saved benchmark run (core.bench, interleaved timing in one process), trade-off plots
+with the Pareto front, calibration, the test examples whose prediction changed, per-class change, and a form
+that builds a new variant as a background job.
+"""
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+import ui
+
+ui.page_header(
+    "Compression",
+    "Variants of a model (int8, fp16, distilled, pruned, ensembles) against a reference: size, speed and accuracy "
+    "measured side by side on this machine, and the test examples each variant now gets differently.",
+)
+
+#: Scorecard columns: (key, title, number format, help)
+SCORECARD = [
+    ("method", "method", None, "compression method (empty: trained, not compressed)"),
+    ("parent", "parent", None, "the model this variant was built from"),
+    ("size_mb", "size (MB)", "%.2f", "files of the model folder on disk"),
+    ("n_parameters", "parameters", "%d", "learned numbers (int8 ones included)"),
+    ("latency_p50_ms", "latency p50 (ms)", "%.2f", "one text of ~64 word pieces, batch 1, median"),
+    ("latency_p95_ms", "latency p95 (ms)", "%.2f", "one text of ~64 word pieces, batch 1, 95th percentile"),
+    ("latency_real_p50_ms", "real-text p50 (ms)", "%.2f", "real test texts one at a time, median"),
+    ("latency_real_p95_ms", "real-text p95 (ms)", "%.2f", "real test texts one at a time, 95th percentile"),
+    ("throughput_per_s", "texts/s @32", "%.1f", "throughput at batch 32 over real test texts"),
+    ("accuracy", "accuracy", "%.4f", "test accuracy (multi-label: exact match)"),
+    ("f1_macro", "F1 macro", "%.4f", "test macro F1"),
+    ("ece", "ECE", "%.4f", "expected calibration error (lower is better)"),
+    ("agreement", "agreement", "%.4f", "share of test predictions identical to the reference's"),
+    ("compression_ratio", "× smaller", "%.2f", "reference size / size"),
+    ("speedup", "× faster (64 tok)", "%.2f", "reference latency p50 / latency p50 at 64 word pieces"),
+    ("speedup_real", "× faster (real)", "%.2f", "reference / variant median latency over real texts"),
+]
+CHANGED_CAP = 500  # rows of the changed-predictions table drawn (the CSV has all)
+
+
+def param_widget(p: Any, key: str, dataset_models: list[str]) -> Any:
+    """One widget per declared setting (like the Train page): choices -> selectbox, bool -> checkbox, numbers ->
+    number_input with bounds, lists -> text (a multiselect of this dataset's models for `members`)."""
+    label, help_, t = p.name.replace("_", " "), p.help or None, p.kind
+    if p.name == "members":
+        return st.multiselect(label, dataset_models, help=help_, key=key)
+    if p.choices is not None and (p.multi or t is list):
+        return st.multiselect(label, list(p.choices), default=[c for c in (p.default or []) if c in p.choices],
+                              help=help_, key=key)
+    if p.choices is not None:
+        opts = list(p.choices)
+        return st.selectbox(label, opts, index=opts.index(p.default) if p.default in opts else 0, help=help_,
+                            key=key, format_func=lambda c: "none" if c is None else str(c))
+    if t is bool:
+        return st.checkbox(label, value=bool(p.default), help=help_, key=key)
+    if t is int or t is float:
+        cast = int if t is int else float
+        kw: dict[str, Any] = {"help": help_, "key": key}
+        if p.min is not None:
+            kw["min_value"] = cast(p.min)
+        if p.max is not None:
+            kw["max_value"] = cast(p.max)
+        if t is float:
+            kw.update(format="%g", step=10.0 ** math.floor(math.log10(abs(p.default))) if p.default else 0.1)
+        return st.number_input(label, value=None if p.default is None else cast(p.default), **kw)
+    if t is list:
+        return st.text_input(label, value=", ".join(map(str, p.default or [])), key=key,
+                             help=(help_ or "") + " (comma separated)")
+    return st.text_input(label, value="" if p.default is None else str(p.default), help=help_, key=key)
+
+
+def default_reference(infos: list) -> str:
+    """The model most variants descend from (ties: the larger file), else the largest model."""
+    names = {i.name for i in infos}
+    children = {n: 0 for n in names}
+    for i in infos:
+        if i.manifest.get("parent") in names:
+            children[i.manifest["parent"]] += 1
+    size = {i.name: float((i.metrics or {}).get("size_mb") or 0.0) for i in infos}
+    return max(infos, key=lambda i: (children[i.name], size[i.name])).name
+
+
+def descendants(root: str, infos: list) -> list[str]:
+    """Every artifact built from `root`, directly or through other variants (breadth first)."""
+    kids: dict[str, list[str]] = {}
+    for i in infos:
+        kids.setdefault(i.manifest.get("parent") or "", []).append(i.name)
+    out, todo = [], [root]
+    while todo:
+        for k in kids.get(todo.pop(0), []):
+            if k not in out and k != root:
+                out.append(k)
+                todo.append(k)
+    return out
+
+
+def rebased(rows: pd.DataFrame, reference: str, run_reference: str) -> pd.DataFrame:
+    """Scorecard rows with ratios against `reference` (a run stores them against its own reference) and
+    `agreement` = 1 - share of changed predictions."""
+    df = rows.copy()
+    ref = df.set_index("model").loc[reference]
+    df["compression_ratio"] = ref["size_mb"] / df["size_mb"].where(df["size_mb"] > 0)
+    df["speedup"] = ref["latency_p50_ms"] / df["latency_p50_ms"]
+    df["speedup_real"] = ref["latency_real_p50_ms"] / df["latency_real_p50_ms"]
+    df["throughput_ratio"] = df["throughput_per_s"] / ref["throughput_per_s"]
+    if run_reference != reference:
+        n = len(ui.load_predictions(reference).texts)
+        changed = []
+        for m in df["model"]:
+            try:
+                changed.append(0.0 if m == reference else len(ui.changed_predictions(m, reference)) / max(n, 1))
+            except Exception:  # noqa: BLE001 - another test split or a deleted artifact: unknown, not fatal
+                changed.append(None)
+        df["changed_vs_reference"] = changed
+    df["agreement"] = 1.0 - pd.to_numeric(df["changed_vs_reference"], errors="coerce")
+    return df
+
+
+def machine_panel(machine: dict[str, Any]) -> None:
+    with st.expander("Machine this benchmark ran on", icon=":material/memory:"):
+        st.write(ui.machine_summary(machine))
+        s = machine.get("settings") or {}
+        facts = {
+            "CPU": machine.get("cpu"), "architecture": machine.get("arch"),
+            "physical cores": machine.get("physical_cores"), "logical cores": machine.get("logical_cores"),
+            "usable cores": machine.get("usable_cores"), "torch threads used": machine.get("torch_threads"),
+            "RAM (GB)": machine.get("ram_gb"), "OS": machine.get("os"), "Python": machine.get("python"),
+            "CPU flags (int8 / bf16 kernels)": ", ".join(machine.get("cpu_flags") or []) or "none of interest",
+            "quantized engine": machine.get("torch_quantized_engine"),
+            "load average (1 min) at the end": machine.get("load_average_1min"),
+            "run at (UTC)": s.get("created"), "latency text": f"{s.get('text_64_pieces') or '~64'} word pieces "
+            f"({s.get('text_64_words')} words), {s.get('repeats')} calls per model",
+            "real texts timed": s.get("n_texts"), "throughput batch": s.get("batch_size"),
+            "interleaved": s.get("interleaved"), "saved to": machine.get("saved_to"),
+        }
+        st.dataframe(pd.DataFrame({"": list(facts), "value": [ui.fmt(v) for v in facts.values()]}),
+                     hide_index=True)
+        versions = machine.get("versions") or {}
+        if versions:
+            st.dataframe(pd.DataFrame({"library": list(versions), "version": list(versions.values())}),
+                         hide_index=True)
+
+
+# ------------------------------------------------------------------------------------------------ choose
+dataset = ui.pick_dataset(key="compression-dataset")
+if dataset is None:
+    st.stop()
+infos = [i for i in ui.artifact_infos(dataset) if i.ok]
+if not infos:
+    ui.empty_state(f"No model trained on {dataset} yet — train one, then compress it here.")
+    st.stop()
+by_name = {i.name: i for i in infos}
+names = list(by_name)
+
+guess = default_reference(infos)
+if st.session_state.get("compression-reference") not in names:
+    st.session_state["compression-reference"] = guess
+reference = st.selectbox("Reference model", names, key="compression-reference",
+                         help="Ratios, agreement and changed predictions are measured against this model. "
+                              "Default: the model most variants were built from.")
+ref_info = by_name[reference]
+others = [n for n in names if n != reference]
+family_ = descendants(reference, infos)
+
+with st.expander("Lineage (parent → variant)", icon=":material/account_tree:", expanded=bool(family_)):
+    lineage = pd.DataFrame([{
+        "model": i.name, "parent": i.manifest.get("parent") or "",
+        "method": (i.manifest.get("compression") or {}).get("method", ""),
+        "what it is": (i.manifest.get("compression") or {}).get("description", "") or i.kind,
+        "created": i.created.replace("T", " ")[:19]} for i in infos])
+    edges = lineage[lineage["parent"].isin(names)]
+    if len(edges):
+        dot = ["digraph { rankdir=LR; node [shape=box, style=rounded, fontsize=11];"]
+        for n in names:
+            dot.append(f'"{n}" [color="{"#2f6fb0" if n == reference else "#9aa5b1"}"];')
+        dot += [f'"{r.parent}" -> "{r.model}" [label="{r.method}", fontsize=9];' for r in edges.itertuples()]
+        st.graphviz_chart("\n".join(dot + ["}"]))
+    else:
+        st.caption("No model on this dataset was built from another one yet.")
+    st.dataframe(lineage, hide_index=True)
+
+if not others:
+    ui.empty_state(f"Only one model on {dataset} ({reference}): nothing to compare yet. Build a variant of it below "
+                   "(int8, fp16, distillation, pruning) or train another model.")
+    variants: list[str] = []
+else:
+    key = "compression-variants"
+    if key in st.session_state:
+        st.session_state[key] = [v for v in st.session_state[key] if v in others]
+    variants = st.multiselect("Variants", others, key=key, default=None if key in st.session_state else
+                              (family_ or others), help="Default: every model built from the reference.")
+chosen = [reference, *variants]
+
+# ------------------------------------------------------------------------------------------------ scorecard
+if variants:
+    st.subheader("Scorecard")
+    runs = [r for r in ui.bench_runs() if reference in r["models"] and set(r["models"]) & set(variants)]
+    covering = [r for r in runs if set(chosen) <= set(r["models"])]
+    run = None
+    if runs:
+        labels = {r["path"]: f"{r['created'].replace('T', ' ')[:19]} · {len(r['models'])} models · reference "
+                             f"{r['reference']}" for r in runs}
+        default_run = (covering or runs)[0]["path"]
+        if st.session_state.get("compression-run") not in labels:
+            st.session_state["compression-run"] = default_run
+        path = st.selectbox("Benchmark run", list(labels), key="compression-run", format_func=labels.get,
+                            help="Saved runs of `python -m core bench` that include the reference, newest first; "
+                                 "the newest covering every chosen variant is preselected.")
+        run = next(r for r in runs if r["path"] == path)
+    cols = st.columns([2, 3], vertical_alignment="bottom")
+    with cols[1].popover("Benchmark settings", icon=":material/tune:"):
+        repeats = st.number_input("timed calls per model (64-piece text)", 5, 500, 30, key="compression-repeats")
+        n_texts = st.number_input("real test texts timed one by one", 10, 2000, 200, key="compression-ntexts")
+        threads = st.number_input("torch threads (0 = default)", 0, 64, 0, key="compression-threads")
+    if cols[0].button("Run benchmark now", icon=":material/speed:", key="compression-bench", type="primary",
+                      help="Runs `python -m core bench` on the reference and the chosen variants in the background: "
+                           "all loaded in one process, warmed up, timed round-robin with a fixed thread count."):
+        if ui.jobs_running():
+            st.caption("Another background job is running: timings will be slower while it runs.")
+        job = ui.start_bench(variants, reference, dataset, int(repeats), int(n_texts), int(threads) or None)
+        if job:
+            st.toast(f"Benchmark started (job {job}).", icon=":material/speed:")
+    st.caption("`python -m core bench " + " ".join([reference, *variants]) + f" --reference {reference}` "
+               "produces the same run from the command line.")
+
+    if run is None:
+        st.info("No benchmark run covers the reference and these variants yet — press **Run benchmark now** (it "
+                "takes about a minute per large model).", icon=":material/info:")
+        card = None
+    else:
+        missing = [v for v in variants if v not in run["models"]]
+        if missing:
+            st.warning(f"Not in this run: {', '.join(missing)} — run the benchmark again to include them.",
+                       icon=":material/warning:")
+        card = rebased(run["rows"], reference, run["reference"])
+        card = card[card["model"].isin(chosen)].reset_index(drop=True)
+        show = card[["model"] + [c for c, _, _, _ in SCORECARD]]
+        st.dataframe(show, hide_index=True, column_config={
+            c: (st.column_config.NumberColumn(t, format=f, help=h) if f else st.column_config.TextColumn(t, help=h))
+            for c, t, f, h in SCORECARD})
+        st.caption("× smaller / × faster above 1 beat the reference; agreement is the share of test predictions "
+                   "left unchanged. Latency includes tokenisation (what a user waits for). Numbers depend on the "
+                   "machine and its load — see below.")
+        ui.csv_download(show, f"scorecard-{reference}.csv", key="compression-card-dl")
+        machine_panel(run["machine"])
+
+    # ------------------------------------------------------------------------------------------ trade-offs
+    st.subheader("Trade-offs")
+    if card is not None:
+        points = card
+        st.caption("From the benchmark run above. Blue points are on the Pareto front: no other variant beats them "
+                   "on both axes (as fast or small AND as accurate). Grey points are dominated — some other "
+                   "variant is better on both.")
+    else:
+        points = pd.DataFrame([{"model": n, "size_mb": (by_name[n].metrics or {}).get("size_mb"),
+                                "latency_p50_ms": (by_name[n].metrics or {}).get("latency_ms_p50"),
+                                "accuracy": (by_name[n].metrics or {}).get("accuracy"),
+                                "f1_macro": (by_name[n].metrics or {}).get("f1_macro")} for n in chosen])
+        st.caption("No benchmark yet: these use each model's own size and latency measured when it was saved "
+                   "(one at a time, possibly under other load) — run the benchmark for a fair comparison. Blue points "
+                   "are on the Pareto front: no other variant beats them on both axes.")
+    quality = st.radio("Quality axis", ["accuracy", "f1_macro"], horizontal=True, key="compression-quality",
+                       format_func={"accuracy": "accuracy", "f1_macro": "macro F1"}.get)
+    c1, c2 = st.columns(2)
+    names_ = points["model"].tolist()
+    q = pd.to_numeric(points[quality], errors="coerce").tolist()
+    with c1:
+        lat = pd.to_numeric(points["latency_p50_ms"], errors="coerce").tolist()
+        st.plotly_chart(ui.plots.tradeoff_scatter(names_, lat, q, "latency p50 (ms)", quality,
+                                                  title=f"{quality} against latency"), key="compression-lat")
+    with c2:
+        size = pd.to_numeric(points["size_mb"], errors="coerce").tolist()
+        st.plotly_chart(ui.plots.tradeoff_scatter(names_, size, q, "size on disk (MB)", quality,
+                                                  title=f"{quality} against size"), key="compression-size")
+
+    # ------------------------------------------------------------------------------------------ calibration
+    st.subheader("Calibration")
+    st.caption("Reliability diagram: test predictions grouped by confidence. A calibrated model's accuracy in each "
+               "group equals its confidence (the dashed diagonal); points below it are over-confident. Compression "
+               "often shifts confidence without changing the predicted class.")
+    curves = {n: (by_name[n].metrics or {}).get("calibration_bins") for n in chosen}
+    curves = {n: b for n, b in curves.items() if b}
+    if curves:
+        st.plotly_chart(ui.plots.reliability_diagram(curves), key="compression-reliability")
+    else:
+        st.info("These models have no calibration bins in their metrics.", icon=":material/info:")
+
+    # ------------------------------------------------------------------------------------------ changes
+    st.subheader("Predictions that changed")
+    st.caption("Test examples where a variant predicts differently from the reference, from both models' stored "
+               "test predictions (no inference is re-run).")
+    variant = st.selectbox("Variant", variants, key="compression-variant")
+    with ui.guard("Comparing predictions"):
+        changed = ui.changed_predictions(variant, reference)
+        n_test = len(ui.load_predictions(reference).texts)
+        ref_ok = changed["reference"] == changed["true"]
+        var_ok = changed["variant"] == changed["true"]
+        changed.insert(2, "now right", ["variant" if v else ("reference" if r else "neither")
+                                        for r, v in zip(ref_ok, var_ok)])
+        m = st.columns(4)
+        m[0].metric("changed", f"{len(changed):,}", help=f"of {n_test:,} test examples")
+        m[1].metric("fixed by the variant", int((var_ok & ~ref_ok).sum()), help="reference wrong, variant right")
+        m[2].metric("broken by the variant", int((ref_ok & ~var_ok).sum()), help="reference right, variant wrong")
+        m[3].metric("wrong both ways", int((~ref_ok & ~var_ok).sum()), help="both wrong, differently")
+        if len(changed):
+            order = {"reference": 0, "neither": 1, "variant": 2}  # errors the variant adds first
+            changed = changed.sort_values(["now right", "reference_confidence"], ascending=[True, False],
+                                          key=lambda s: s.map(order) if s.name == "now right" else s)
+            st.dataframe(changed.head(CHANGED_CAP), hide_index=True, column_config={
+                "text": st.column_config.TextColumn("text", width="large"),
+                "reference_confidence": st.column_config.ProgressColumn("ref. confidence", min_value=0, max_value=1,
+                                                                        format="%.2f"),
+                "variant_confidence": st.column_config.ProgressColumn("variant confidence", min_value=0,
+                                                                      max_value=1, format="%.2f")})
+            st.caption(f"{len(changed):,} of {n_test:,} test examples changed ({len(changed) / max(n_test, 1):.1%})"
+                       + (f"; the first {CHANGED_CAP} are shown (the CSV has all)" if len(changed) > CHANGED_CAP
+                          else "") + ". Errors the variant adds (reference right, variant wrong) come first.")
+            ui.csv_download(changed, f"changed-{variant}-vs-{reference}.csv", key="compression-changed-dl")
+        else:
+            st.success(f"{variant} predicts every test example like {reference}.", icon=":material/check_circle:")
+
+        delta = ui.per_class_delta(ref_info.metrics or {}, by_name[variant].metrics or {})
+        if len(delta):
+            st.plotly_chart(ui.plots.per_class_change(delta["label"], delta["recall_a"], delta["recall_b"],
+                                                      delta["support"], metric="accuracy",
+                                                      title=f"Per-class accuracy: {variant} vs {reference}"),
+                            key="compression-per-class")
+            st.caption("Per-class accuracy is the share of a class's test examples predicted correctly (its recall). "
+                       "Bars right of zero: the variant gained on that class; left: it lost.")
+
+# ------------------------------------------------------------------------------------------------ build
+st.subheader("Build a variant")
+st.caption("Runs `python -m core compress` in the background; the new model is evaluated on the same test split "
+           "and appears here, with its parent recorded. int8 / fp16 / bf16 / pruning need a torch model; "
+           "distillation takes any teacher.")
+table = ui.compress_methods()
+c1, c2 = st.columns(2)
+teacher = c1.selectbox("Teacher (parent)", names, index=names.index(reference), key="compression-teacher")
+method = c2.selectbox("Method", list(table), key="compression-method", format_func=lambda k: table[k].title)
+meth = table[method]
+st.caption(meth.description)
+with st.form("compression-form"):
+    values: dict[str, Any] = {}
+    basic = [p for p in meth.params if not p.advanced]
+    advanced = [p for p in meth.params if p.advanced]
+    cols = st.columns(2)
+    for i, p in enumerate(basic):
+        with cols[i % 2]:
+            values[p.name] = param_widget(p, f"compression-{method}-{p.name}", others)
+    if advanced:
+        with st.expander("Advanced settings"):
+            acols = st.columns(2)
+            for i, p in enumerate(advanced):
+                with acols[i % 2]:
+                    values[p.name] = param_widget(p, f"compression-{method}-{p.name}", others)
+    extra = ""
+    if meth.open_settings:
+        extra = st.text_area("Student settings (key=value, one per line)", key=f"compression-{method}-extra",
+                             help="Passed to the student family, e.g. epochs=3, lr=5e-5, hidden_dim=128.")
+    out_name = st.text_input("Name of the new model (optional)", key="compression-name",
+                             help=f"Default: {teacher}-{method}.")
+    submitted = st.form_submit_button("Build", type="primary", icon=":material/compress:")
+
+if submitted:
+    settings = {k: v for k, v in values.items() if v is not None and v != "" and v != []}
+    for line in extra.splitlines():
+        if line.strip():
+            k, sep, v = line.partition("=")
+            if not sep:
+                st.error(f"Student setting {line.strip()!r} is not key=value.", icon=":material/error:")
+                st.stop()
+            settings[k.strip()] = v.strip()
+    for p in meth.params:  # list settings come back from text inputs as "a, b"
+        if p.kind is list and isinstance(settings.get(p.name), str):
+            settings[p.name] = [s.strip() for s in settings[p.name].split(",") if s.strip()]
+    defaults = {p.name: p.default for p in meth.params}
+    settings = {k: v for k, v in settings.items() if k not in defaults or v != defaults[k]}  # short command line
+    job = ui.start_compress(teacher, method, settings, out_name.strip() or None)
+    if job:
+        st.toast(f"Building {method} variant of {teacher} (job {job}).", icon=":material/compress:")
+
+st.subheader("Background jobs")
+st.caption("Benchmarks and builds update every second; finished builds appear in the lists above.")
+if not ui.job_monitor(key="compression-jobs", recent=3):
+    st.caption("Nothing running.")
