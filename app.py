@@ -20,6 +20,8 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("Models", "pages/predict.py", "Predict", ":material/edit_note:"),
     ("Analysis", "pages/errors.py", "Errors", ":material/grid_on:"),
     ("Analysis", "pages/compare.py", "Compare", ":material/leaderboard:"),
+    ("Analysis", "pages/explain.py", "Explain", ":material/psychology:"),
+    ("Analysis", "pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
     ("Models", "pages/curves.py", "Training curves", ":material/show_chart:"),
     ("Models", "pages/compression.py", "Compression", ":material/compress:"),
 ]

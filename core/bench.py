@@ -281,7 +281,7 @@ def _setup_cli(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--recompute", action="store_true", help="re-run predictions instead of the stored ones")
     p.add_argument("--json", action="store_true", help="print JSON (rows + machine) instead of a table")
-    p.add_argument("--job-dir", help=argparse.SUPPRESS)  # used by the Compression page's background jobs
+    p.add_argument("--job-dir", help="==SUPPRESS==")  # (argparse.SUPPRESS) used by the Compression page's jobs
 
 
 def _register() -> None:

@@ -371,7 +371,7 @@ def tradeoff_scatter(names: Sequence[str], cost: Sequence[float], quality: Seque
     on = set(front)
     fig = go.Figure()
     fig.add_scatter(x=c, y=q, mode="markers+text", text=[str(n) for n in names], textposition="top center",
-                    name="models", marker={"size": 11, "color": [POSITIVE if i in on else NEUTRAL
+                    cliponaxis=False, name="models", marker={"size": 11, "color": [POSITIVE if i in on else NEUTRAL
                                                                  for i in range(len(c))]},
                     hovertemplate="%{text}<br>" + cost_label + " %{x:.4g}<br>" + quality_label
                                   + " %{y:.4f}<extra></extra>")

@@ -22,7 +22,7 @@ ui.page_header(
 SCORECARD = [
     ("method", "method", None, "compression method (empty: trained, not compressed)"),
     ("parent", "parent", None, "the model this variant was built from"),
-    ("size_mb", "size (MB)", "%.2f", "files of the model folder on disk"),
+    ("size_mb", "size (MB)", "%.3f", "files of the model folder on disk"),
     ("n_parameters", "parameters", "%d", "learned numbers (int8 ones included)"),
     ("latency_p50_ms", "latency p50 (ms)", "%.2f", "one text of ~64 word pieces, batch 1, median"),
     ("latency_p95_ms", "latency p95 (ms)", "%.2f", "one text of ~64 word pieces, batch 1, 95th percentile"),
@@ -236,7 +236,8 @@ if variants:
                        icon=":material/warning:")
         card = rebased(run["rows"], reference, run["reference"])
         card = card[card["model"].isin(chosen)].reset_index(drop=True)
-        show = card[["model"] + [c for c, _, _, _ in SCORECARD]]
+        show = card[["model"] + [c for c, _, _, _ in SCORECARD]].copy()
+        show["parent"] = show["parent"].fillna("")
         st.dataframe(show, hide_index=True, column_config={
             c: (st.column_config.NumberColumn(t, format=f, help=h) if f else st.column_config.TextColumn(t, help=h))
             for c, t, f, h in SCORECARD})

@@ -44,7 +44,8 @@ st.caption("Left: training loss per optimisation step. Right: the validation met
            "falling while validation stalls or drops means over-fitting.")
 
 st.subheader("Results")
-table = ui.run_results(chosen)
+table = ui.run_results(chosen).drop(columns=["artifact"])  # variant = artifact name here
+table.insert(2, "changes", table.pop("changes"))
 st.dataframe(table, hide_index=True, column_config={
     "accuracy": st.column_config.NumberColumn(format="%.4f"), "f1_macro": st.column_config.NumberColumn(format="%.4f"),
     "f1_micro": st.column_config.NumberColumn(format="%.4f"),

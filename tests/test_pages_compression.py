@@ -193,7 +193,7 @@ def test_training_curves_page(fresh):
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("Training curves" in s for s in specs) and any("tiny-rnn" in s and "|gradient|" in s for s in specs)
     table = at.dataframe[0].value
-    assert table.loc[0, "artifact"] == "tiny-rnn" and table.loc[0, "epochs_run"] == 3
+    assert table.loc[0, "variant"] == "tiny-rnn" and table.loc[0, "epochs_run"] == 3
     at.select_slider(key="curves-step-tiny-rnn").set_value(at.select_slider(key="curves-step-tiny-rnn").options[1])
     at.run()
     assert not at.exception
