@@ -653,6 +653,17 @@ EMBED_CAP = 3000
 EMBED_BATCH = 64  # texts per embed() call: the progress bar moves and the model lock is released in between
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _proba_one(name: str, stamp: str, text: str) -> np.ndarray:
+    return predict_proba(name, [text])[0]
+
+
+def predict_one(name: str, text: str) -> np.ndarray:
+    """(k,) probabilities of one text, cached per (model version, text): reruns that only change a picker
+    (layer, head, class, method) skip the forward pass."""
+    return _proba_one(name, _stamp(name), clean_text(text)[0])
+
+
 def _model_id(name: str) -> str:
     """Identity of an artifact version for core caches (SHAP's disk cache): name + manifest mtime."""
     return f"{name}@{_stamp(name).rsplit('@', 1)[-1]}"
@@ -689,6 +700,38 @@ def attention_matrix(att: Attention, layer: int | None = None, head: int | None 
 
     tokens, w = _merged(att)
     return tokens, (A.rollout(w, head=head, upto=layer) if rollout else A.select(w, layer=layer, head=head))
+
+
+# cache_resource, not cache_data: a cache_data hit unpickles the figure (~50 ms for a 64 x 64 heatmap); the figure
+# is only read by st.plotly_chart, so sharing one object between reruns and sessions is safe
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _attention_view(name: str, stamp: str, text: str, layer: int | None, head: int | None, rollout: bool,
+                    title: str) -> tuple[Any, list[str], np.ndarray]:
+    tokens, matrix = attention_matrix(_attention(name, stamp, text), layer, head, rollout)
+    return xplots.attention_heatmap(matrix, tokens, title=title), tokens, matrix[0]
+
+
+def attention_view(name: str, text: str, layer: int | None, head: int | None, rollout: bool, title: str
+                   ) -> tuple[Any, list[str], np.ndarray]:
+    """(heatmap figure, tokens, first row of the matrix) of `attention_matrix` for model `name` and `text`,
+    cached: building a 64 x 64 heatmap costs ~0.1 s on a busy CPU, and reruns (another class, another
+    explanation method) should not pay it again."""
+    return _attention_view(name, _stamp(name), clean_text(text)[0], layer, head, rollout, title)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _attention_summary(name: str, stamp: str, text: str) -> dict[str, tuple[list[str], np.ndarray]]:
+    att = _attention(name, stamp, text)
+    if att.kind == "pooling":
+        return {"pooling weights": attention_scores(att)}
+    return {"[CLS] attention (last layer)": attention_scores(att, method="cls"),
+            "rollout": attention_scores(att, method="rollout")}
+
+
+def attention_summary(name: str, text: str) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Per-word attention of `text` for agreement scores and case files, special tokens dropped (cached):
+    {"pooling weights": ...} for pooling attention, else {"[CLS] attention (last layer)": ..., "rollout": ...}."""
+    return _attention_summary(name, _stamp(name), clean_text(text)[0])
 
 
 def attention_scores(att: Attention, layer: int | None = None, head: int | None = None, method: str = "cls",

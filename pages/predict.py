@@ -93,13 +93,13 @@ def attention_panel(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
         return {}
     att = ui.attention_of(name, text)
     if att.kind == "pooling":
-        tokens, scores = ui.attention_scores(att)
+        tokens, scores = ui.attention_summary(name, text)["pooling weights"]
         st.caption("This model pools its per-word states with learned attention: each word's weight in the sentence "
                    "vector (the weights sum to 1).")
         ui.show_tokens(tokens, scores)
         st.plotly_chart(ui.attribution_bar(tokens, scores, "the sentence vector", title="Largest pooling weights"),
                         key=f"predict-att-pool-{name}")
-        return {"pooling weights": (tokens, scores)}
+        return ui.attention_summary(name, text)
     c1, c2, c3 = st.columns(3)
     layer = c1.selectbox("Layer", [None, *range(att.n_layers)], key=f"predict-att-layer-{name}",
                          format_func=lambda i: "all layers" if i is None else f"layer {i + 1} of {att.n_layers}",
@@ -109,18 +109,17 @@ def attention_panel(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
     view = c3.radio("Show", ["attention", "rollout"], horizontal=True, key=f"predict-att-view-{name}",
                     help="Rollout (Abnar & Zuidema 2020) multiplies the layers' attention, with the residual "
                          "connection, so a row says how much a word's final representation draws on each input word.")
-    tokens, matrix = ui.attention_matrix(att, layer, head, rollout=view == "rollout")
     where = ("all layers" if layer is None else f"layer {layer + 1}") if view == "attention" else \
         ("rollout over all layers" if layer is None else f"rollout up to layer {layer + 1}")
     who = "head average" if head is None else f"head {head + 1}"
-    st.plotly_chart(ui.xplots.attention_heatmap(matrix, tokens, title=f"Attention — {where}, {who}"),
-                    key=f"predict-att-heatmap-{name}")
-    words, row = ui.drop_special(tokens, matrix[0])
+    fig, tokens, first_row = ui.attention_view(name, text, layer, head, view == "rollout",
+                                               title=f"Attention — {where}, {who}")
+    st.plotly_chart(fig, key=f"predict-att-heatmap-{name}")
+    words, row = ui.drop_special(tokens, first_row)
     first = tokens[0].replace("`", "'")  # shown as inline code: a backtick would end it
     st.markdown(f"**What `{first}` attends to** ({where}, {who}; special tokens hidden):")
     ui.show_tokens(words, row)
-    return {"[CLS] attention (last layer)": ui.attention_scores(att, method="cls"),
-            "rollout": ui.attention_scores(att, method="rollout")}
+    return ui.attention_summary(name, text)
 
 
 def explanation_panel(name: str, proba: np.ndarray):
@@ -183,7 +182,7 @@ def model_view(name: str) -> dict | None:
     """Every panel for one model; returns what the case file needs (None if prediction failed)."""
     proba = None
     with ui.guard("Prediction failed"):
-        proba = ui.predict_proba(name, [text])[0]
+        proba = ui.predict_one(name, text)
     if proba is None:
         return None
     out = {"proba": proba, "labels": labels_of(name)[0], "attention": {}, "attr": None, "agreement": {}}
