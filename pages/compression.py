@@ -227,7 +227,7 @@ if variants:
 
     if run is None:
         st.info("No benchmark run covers the reference and these variants yet — press **Run benchmark now** (it "
-                "takes about a minute per large model).", icon=":material/info:")
+                "takes a minute or more per large model, longer while other jobs run).", icon=":material/info:")
         card = None
     else:
         missing = [v for v in variants if v not in run["models"]]
