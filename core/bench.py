@@ -68,7 +68,8 @@ def text_of_tokens(texts: Sequence[str], models: Sequence[Any], n_tokens: int = 
     joined = " ".join(t for t in texts[:50] if t.strip()) or "example text " * n_tokens
     tok = _hf_tokenizer(models)
     if tok is not None:
-        ids = tok(joined, add_special_tokens=False)["input_ids"][: n_tokens - 2]  # + [CLS] and [SEP]
+        ids = tok(joined, add_special_tokens=False, truncation=True, max_length=4 * n_tokens)["input_ids"]
+        ids = ids[: n_tokens - 2]  # + [CLS] and [SEP]
         text = tok.decode(ids)
         return text, len(tok(text)["input_ids"])
     return " ".join(joined.split()[: int(n_tokens * 0.75)]), None
