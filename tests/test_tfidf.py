@@ -92,13 +92,19 @@ def test_save_load_gives_identical_probabilities(ag_news, ag_model, tmp_path):
     assert not list((tmp_path / "m").glob("*.pkl")) and not list((tmp_path / "m").glob("*.joblib"))
 
 
-@pytest.mark.parametrize("multilabel", [False, True])
-def test_save_load_word_and_char(tmp_path, multilabel):
+@pytest.mark.parametrize("multilabel,penalty", [(False, "l2"), (False, "l1"), (True, "l2"), (True, "l1")])
+def test_save_load_word_and_char(tmp_path, multilabel, penalty):
     ds = synthetic_dataset(multilabel)
-    model, _ = tfidf.fit(ds, {"analyzer": "word+char"})
+    model, info = tfidf.fit(ds, {"analyzer": "word+char", "penalty": penalty})
+    assert model.ovr == (penalty == "l1" and not multilabel)  # multi-class L1 = one-vs-rest liblinear
+    proba = model.predict_proba(ds.test.texts)
+    if not multilabel:
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        assert (proba.argmax(axis=1) == ds.test.y).mean() > 0.95
     model.save(tmp_path)
     loaded = tfidf.TfidfClassifier.load(tmp_path)
-    np.testing.assert_array_equal(loaded.predict_proba(ds.test.texts), model.predict_proba(ds.test.texts))
+    assert loaded.ovr == model.ovr
+    np.testing.assert_array_equal(loaded.predict_proba(ds.test.texts), proba)
     assert loaded.contributions(ds.test.texts[0], 1) == model.contributions(ds.test.texts[0], 1)
 
 
