@@ -75,7 +75,7 @@ class Predictions:
         )
 
     @classmethod
-    def load(cls, path: Path) -> "Predictions":
+    def load(cls, path: Path) -> Predictions:
         with np.load(path, allow_pickle=False) as z:
             return cls(
                 proba=z["proba"],
@@ -219,7 +219,7 @@ def save_artifact(
             "versions": library_versions(),
             "format_version": _cfg.FORMAT_VERSION,
             "model_files": model_file_sizes(tmp / "model"),
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
         write_json(tmp / "manifest.json", manifest)
         write_json(tmp / "metrics.json", metrics)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import abc
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class TextClassifier(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def load(cls, directory: Path) -> "TextClassifier":
+    def load(cls, directory: Path) -> TextClassifier:
         """Read a model written by `save`; never touches the network."""
 
     def has(self, capability: str) -> bool:

@@ -24,7 +24,7 @@ class PeakMemory:
         while not self._stop.wait(self.interval):
             self.peak_mb = max(self.peak_mb, self._rss())
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self.start_mb = self.peak_mb = self._rss()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

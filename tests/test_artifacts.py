@@ -34,7 +34,7 @@ class KeywordModel(TextClassifier):
             raise RuntimeError("disk full")
 
     @classmethod
-    def load(cls, directory: Path) -> "KeywordModel":
+    def load(cls, directory: Path) -> KeywordModel:
         json.loads((directory / "config.json").read_text())
         return cls()
 
