@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 Handler = Callable[[argparse.Namespace], int]
@@ -93,7 +91,7 @@ def _setup_train(p: argparse.ArgumentParser) -> None:
 def _train(args: argparse.Namespace) -> int:
     from .models import family
     from .params import parse_sets
-    from .progress import Cancelled, FileProgress, Tee, TqdmProgress
+    from .progress import run_as_job
     from .train import run
 
     if args.show_params:
@@ -101,26 +99,10 @@ def _train(args: argparse.Namespace) -> int:
         print(_table([{"name": p.name, "default": p.default, "choices": p.choices, "min": p.min, "max": p.max,
                        "help": p.help} for p in fam.PARAMS]))
         return 0
-    bar = TqdmProgress()
-    file_progress = FileProgress(Path(args.job_dir)) if args.job_dir else None
-    progress = Tee(bar, file_progress) if file_progress else bar
-    try:
-        path = run(args.dataset, args.model, parse_sets(args.set), name=args.name, progress=progress,
-                   max_train=args.max_train)
-    except Cancelled:
-        bar.close()
-        if file_progress:
-            file_progress.write(state="cancelled", message="cancelled by the user; nothing was saved")
-        print("cancelled; nothing was saved", file=sys.stderr)
+    path = run_as_job(lambda progress: run(args.dataset, args.model, parse_sets(args.set), name=args.name,
+                                           progress=progress, max_train=args.max_train), args.job_dir)
+    if path is None:
         return 130
-    except Exception as e:
-        bar.close()
-        if file_progress:
-            file_progress.write(state="failed", error=f"{e.__class__.__name__}: {e}", trace=traceback.format_exc())
-        raise
-    bar.close()
-    if file_progress:
-        file_progress.write(state="done", artifact=path.name, message="done", done=1, total=1)
     from .artifacts import get_artifact
 
     m = get_artifact(path.name).metrics or {}

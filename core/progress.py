@@ -96,3 +96,34 @@ def read_progress(job_dir: Path) -> dict[str, Any]:
         return json.loads((Path(job_dir) / "progress.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def run_as_job(work: Any, job_dir: str | None) -> Any:
+    """Run `work(progress)` with a tqdm bar and, when `job_dir` is given, the job's progress file.
+
+    Writes the final state the Train / Compression pages read: "done" (with `artifact` = the returned
+    path's name), "cancelled" (then returns None: nothing was saved) or "failed" (error + trace, re-raised).
+    """
+    import sys
+    import traceback
+
+    bar = TqdmProgress()
+    file_progress = FileProgress(Path(job_dir)) if job_dir else None
+    progress = Tee(bar, file_progress) if file_progress else bar
+    try:
+        result = work(progress)
+    except Cancelled:
+        bar.close()
+        if file_progress:
+            file_progress.write(state="cancelled", message="cancelled by the user; nothing was saved")
+        print("cancelled; nothing was saved", file=sys.stderr)
+        return None
+    except Exception as e:
+        bar.close()
+        if file_progress:
+            file_progress.write(state="failed", error=f"{e.__class__.__name__}: {e}", trace=traceback.format_exc())
+        raise
+    bar.close()
+    if file_progress:
+        file_progress.write(state="done", artifact=Path(result).name, message="done", done=1, total=1)
+    return result

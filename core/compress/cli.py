@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import traceback
-from pathlib import Path
 
 from ..cli import _table, command
 
@@ -23,7 +20,7 @@ def _setup(p: argparse.ArgumentParser) -> None:
 @command("compress", "build a distilled / quantized / pruned / ensemble variant of a saved model")(_setup)
 def _compress(args: argparse.Namespace) -> int:
     from ..params import parse_sets
-    from ..progress import Cancelled, FileProgress, Tee, TqdmProgress
+    from ..progress import run_as_job
     from . import compress, methods
 
     table = methods()
@@ -37,25 +34,10 @@ def _compress(args: argparse.Namespace) -> int:
         if m.open_settings:
             print("other settings go to the student family (e.g. epochs, lr, batch_size, cell, hidden_dim)")
         return 0
-    bar = TqdmProgress()
-    file_progress = FileProgress(Path(args.job_dir)) if args.job_dir else None
-    progress = Tee(bar, file_progress) if file_progress else bar
-    try:
-        path = compress(args.teacher, args.method, parse_sets(args.set), name=args.name, progress=progress)
-    except Cancelled:
-        bar.close()
-        if file_progress:
-            file_progress.write(state="cancelled", message="cancelled by the user; nothing was saved")
-        print("cancelled; nothing was saved", file=sys.stderr)
+    path = run_as_job(lambda progress: compress(args.teacher, args.method, parse_sets(args.set), name=args.name,
+                                                progress=progress), args.job_dir)
+    if path is None:
         return 130
-    except Exception as e:
-        bar.close()
-        if file_progress:
-            file_progress.write(state="failed", error=f"{e.__class__.__name__}: {e}", trace=traceback.format_exc())
-        raise
-    bar.close()
-    if file_progress:
-        file_progress.write(state="done", artifact=path.name, message="done", done=1, total=1)
     from ..artifacts import get_artifact
 
     info = get_artifact(path.name)
