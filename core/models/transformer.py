@@ -5,7 +5,8 @@ Training (`fit`) builds the network, picks the trainable parameters by mode and 
     full    every weight trains (default lr 5e-5)
     frozen  only the head trains; the encoder runs under no_grad in eval mode (default lr 1e-2: on AG News 2k
             rows a linear probe reached 85.2% at 1e-2 vs 77.9% at 1e-3 in the same 126 steps)
-    lora    peft LoRA adapters on `lora_target_modules` (default query, value) + the head (default lr 5e-4);
+    lora    peft LoRA adapters on `lora_target_modules` (default query, value) + the head (default lr 2e-3:
+            AG News 2k rows, 126 steps: 88.1% at 2e-3 vs 85.8% at 5e-4; full fine-tuning 88.5%);
             after training the adapters are merged into the encoder (`merge_and_unload`), so prediction costs
             exactly what a plain encoder costs and loading needs no peft and no base model
 Prediction runs under torch.inference_mode() with SDPA attention; `attention()` switches the encoder to eager
@@ -53,7 +54,7 @@ DESCRIPTION = "Fine-tunes a pretrained encoder (all-MiniLM-L6-v2 by default) wit
 
 MODES = ("full", "frozen", "lora")
 #: learning rate used when `lr` is 0 (auto), per mode
-AUTO_LR = {"full": 5e-5, "frozen": 1e-2, "lora": 5e-4}
+AUTO_LR = {"full": 5e-5, "frozen": 1e-2, "lora": 2e-3}
 POOLINGS = ("cls", "mean", "head")
 FORMAT = 1
 
@@ -82,7 +83,7 @@ def _params() -> list[Param]:
     ]
     loop = loop_params(epochs=2, batch_size=32, evals_per_epoch=2, patience=2, eval_batch_size=64)
     # lr depends on the mode, so 0 means "pick by mode" (AUTO_LR)
-    loop = [Param("lr", 0.0, "peak learning rate (0 = auto: 5e-5 full, 1e-2 frozen, 5e-4 LoRA)", min=0.0, max=1.0)
+    loop = [Param("lr", 0.0, "peak learning rate (0 = auto: 5e-5 full, 1e-2 frozen, 2e-3 LoRA)", min=0.0, max=1.0)
             if p.name == "lr" else p for p in loop]
     return own + loop
 
