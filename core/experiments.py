@@ -64,7 +64,7 @@ def result_row(label: str, kind: str, artifact: str, metrics: dict[str, Any], ch
     return {
         "variant": label, "kind": kind,
         "accuracy": metrics.get("accuracy"), "f1_macro": metrics.get("f1_macro"), "f1_micro": metrics.get("f1_micro"),
-        "seconds_per_epoch": round(sum(secs) / len(secs), 1) if secs else None,
+        "seconds_per_epoch": sum(secs) / len(secs) if secs else None,
         "epochs_run": len(secs) or None,
         "train_seconds": metrics.get("train_seconds"), "stopped_early": h.get("stopped_early"),
         "n_parameters": metrics.get("n_parameters"), "artifact": artifact,

@@ -521,7 +521,7 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
                 model.train()
             if stop or last_of_run:
                 break
-        history["epoch_seconds"].append(round(time.perf_counter() - t_epoch, 3))
+        history["epoch_seconds"].append(round(time.perf_counter() - t_epoch, 4))
         if stop or step >= total_steps:
             break
 
