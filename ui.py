@@ -5,7 +5,9 @@
 - pickers that remember the choice across pages (`pick_dataset`, `pick_model`, `pick_models`);
 - page chrome: `page_header`, `empty_state`, `page_link`, `show_error` / `guard`, `panel` (a section
   drawn only when a model declares a capability), `job_monitor` (live progress of background jobs);
-- safe HTML: `token_html` escapes every token before colouring it.
+- safe output: `token_html` escapes every token before colouring it, `md_escape` makes a label literal in
+  st.markdown / captions, `csv_download` defuses spreadsheet formulas (`csv_safe`);
+- settings forms: `param_fields` / `param_widget` (Train and Compression pages).
 
 Pages import `ui` (and streamlit / pandas / numpy) only; what they need from core is reached through
 here (`ui.plots`, `ui.families()`, `ui.resolve_params`, ...), so core's API can move without touching pages.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
 import os
 import re
 import threading
@@ -130,10 +133,50 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell made inert for spreadsheets: a text starting with = + - @ TAB or CR gets a leading "'"
+    (OWASP advice); numbers, and texts that are just a number such as "-0.5", are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` whose text cells and column names went through `csv_cell` (numeric columns untouched)."""
+    out = df.copy()
+    out.columns = [csv_cell(c) for c in out.columns]
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
+            out.isetitem(i, col.astype(object).map(csv_cell))
+    return out
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """`df` as UTF-8 CSV (no index) after `csv_safe`: what every CSV download of the dashboard serves."""
+    return csv_safe(df).to_csv(index=False).encode("utf-8")
+
+
 def csv_download(df: pd.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
-    """A download button for a table (UTF-8 CSV, no index)."""
-    st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
-                       icon=":material/download:", key=key)
+    """A download button for a table (UTF-8 CSV, no index, formula-like text cells defused by `csv_safe`)."""
+    st.download_button(label, csv_bytes(df), file_name=file_name, mime="text/csv", icon=":material/download:",
+                       key=key)
+
+
+#: Characters with a meaning in Streamlit markdown (CommonMark punctuation, "$" for LaTeX, ":" for emoji /
+#: colour directives, "<" ">" "&" for HTML), each backslash-escaped by `md_escape`.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~$:=^\"'])")
+
+
+def md_escape(value: Any) -> str:
+    """`value` as literal text inside st.markdown / st.caption / alerts: markdown, HTML and LaTeX characters
+    are backslash-escaped and newlines become spaces, so a label such as "<b>x</b>*" shows as typed."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).splitlines()))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -141,11 +184,17 @@ def csv_download(df: pd.DataFrame, file_name: str, label: str = "Download CSV", 
 # ----------------------------------------------------------------------------------------------------------
 
 def token_html(tokens: Sequence[str], weights: Sequence[float], max_abs: float | None = None,
-               positive: str = "47,111,176", negative: str = "192,80,77") -> str:
-    """Tokens as HTML spans shaded by weight (blue > 0, red < 0); every token is html.escape'd.
+               positive: str | None = None, negative: str | None = None) -> str:
+    """Tokens as HTML spans shaded by weight (blue > 0, red < 0: core.explain.render's colours, so pages and
+    case files agree); every token is html.escape'd.
 
-    weights: one float per token; max_abs scales the shading (default: the largest |weight|).
+    weights: one float per token; max_abs scales the shading (default: the largest |weight|);
+    positive / negative: "r,g,b" overrides.
     """
+    from core.explain import render as _render
+
+    positive = positive or ",".join(map(str, _render.POSITIVE))
+    negative = negative or ",".join(map(str, _render.NEGATIVE))
     w = np.asarray(weights, dtype=float)
     scale = max_abs or (float(np.abs(w).max()) if len(w) else 1.0) or 1.0
     spans = []
@@ -493,6 +542,63 @@ def resolve_params(params: Sequence[Param], values: dict[str, Any], kind: str | 
     return resolved
 
 
+def param_widget(p: Param, key: str, options: dict[str, Sequence[str]] | None = None) -> Any:
+    """One widget for one declared setting (Train and Compression pages): selectbox / multiselect for choices,
+    checkbox for bools, number_input (with bounds) for numbers, text_input for lists and strings.
+
+    options: setting name -> values to pick from (a multiselect), for settings whose choices are only known
+    at run time, e.g. {"members": this dataset's models} for an ensemble.
+    """
+    label, help_, t = p.name.replace("_", " "), p.help or None, p.kind
+    if options and p.name in options:
+        return st.multiselect(label, list(options[p.name]), help=help_, key=key)
+    if p.choices is not None and (p.multi or t is list):
+        default = [c for c in (p.default or []) if c in p.choices]
+        return st.multiselect(label, list(p.choices), default=default, help=help_, key=key)
+    if p.choices is not None:
+        opts = list(p.choices)
+        return st.selectbox(label, opts, index=opts.index(p.default) if p.default in opts else 0,
+                            format_func=lambda c: "none" if c is None else str(c), help=help_, key=key)
+    if t is bool:
+        return st.checkbox(label, value=bool(p.default), help=help_, key=key)
+    if t is int or t is float:
+        cast = int if t is int else float
+        kwargs: dict[str, Any] = {"help": help_, "key": key}
+        if p.min is not None:
+            kwargs["min_value"] = cast(p.min)
+        if p.max is not None:
+            kwargs["max_value"] = cast(p.max)
+        if t is float:
+            kwargs["format"] = "%g"
+            # a step of the default's order of magnitude: 1e-5 for a learning rate, 0.1 for dropout
+            kwargs["step"] = 10.0 ** math.floor(math.log10(abs(p.default))) if p.default else 0.1
+        return st.number_input(label, value=None if p.default is None else cast(p.default), **kwargs)
+    if t is list:
+        return st.text_input(label, value=", ".join(map(str, p.default or [])), key=key,
+                             help=(help_ or "") + " (comma separated)")
+    return st.text_input(label, value="" if p.default is None else str(p.default), help=help_, key=key)
+
+
+def param_fields(params: Sequence[Param], key_prefix: str,
+                 options: dict[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """Widgets for `params` in two columns, advanced ones folded in an expander -> {name: widget value}.
+    Widget keys are f"{key_prefix}-{name}". Call it inside an st.form so nothing runs until submit."""
+    values: dict[str, Any] = {}
+    basic = [p for p in params if not p.advanced]
+    advanced = [p for p in params if p.advanced]
+    cols = st.columns(2)
+    for i, p in enumerate(basic):
+        with cols[i % 2]:
+            values[p.name] = param_widget(p, f"{key_prefix}-{p.name}", options)
+    if advanced:
+        with st.expander("Advanced settings"):
+            acols = st.columns(2)
+            for i, p in enumerate(advanced):
+                with acols[i % 2]:
+                    values[p.name] = param_widget(p, f"{key_prefix}-{p.name}", options)
+    return values
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Background jobs
 # ----------------------------------------------------------------------------------------------------------
@@ -644,6 +750,9 @@ from core import plots_explain as xplots  # noqa: E402,F401 - re-exported: pages
 from core.base import Attention  # noqa: E402
 from core.explain import render  # noqa: E402,F401 - re-exported: pages build case files with ui.render
 from core.explain.attribution import TokenAttribution  # noqa: E402
+
+#: What the token / bar colours mean (the same sentence heads every case file).
+COLOUR_LEGEND = render.LEGEND
 
 #: Families whose models declare "embed" (the Embeddings page's empty state names them).
 EMBED_FAMILIES = {"rnn": "RNN / GRU / LSTM", "scratch_transformer": "from-scratch transformer",
@@ -822,7 +931,11 @@ def agreement(a: Any, b: Any, text: str) -> float:
 
 
 def show_attribution(attr: TokenAttribution, class_name: str, key: str, top: int = 15) -> None:
-    """Coloured tokens (escaped) and a bar chart of the `top` tokens, in the dashboard's colours."""
+    """Coloured tokens (escaped) and a bar chart of the `top` tokens, in the dashboard's colours; the explainer's
+    notice first, if any (e.g. SHAP explained only the first MAX_SHAP_WORDS words of a long text)."""
+    notice = (attr.extra or {}).get("notice")
+    if notice:
+        st.info(md_escape(notice), icon=":material/info:")
     show_tokens(attr.tokens, attr.values)
     st.plotly_chart(attribution_bar(attr.tokens, attr.values, class_name, top=top), key=key)
 
@@ -983,16 +1096,11 @@ def case_file_button(build, file_name: str, key: str, label: str = "Download cas
 
 
 def drop_special(tokens: Sequence[str], scores) -> tuple[list[str], np.ndarray]:
-    """Remove [CLS] / [SEP] / <s> … positions from a per-token view."""
+    """Remove [CLS] / [SEP] / <s> / <cls> … positions (core.explain.attribution.SPECIAL_TOKENS) from a per-token
+    view."""
     from core.explain.attention import drop_special as drop
 
-    tokens, scores = drop(list(tokens), np.asarray(scores))
-    keep = [i for i, t in enumerate(tokens) if t not in _MORE_SPECIAL]
-    return [tokens[i] for i in keep], scores[keep]
-
-
-#: special tokens of the from-scratch tokenizers that core.explain.attribution.SPECIAL_TOKENS does not list
-_MORE_SPECIAL = frozenset({"<cls>", "<sep>"})
+    return drop(list(tokens), np.asarray(scores))
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -290,31 +290,17 @@ def _register() -> None:
 
     @command("bench", "size, parameters, latency p50/p95, throughput, accuracy, agreement of saved models")(_setup_cli)
     def _bench_cmd(args: argparse.Namespace) -> int:
-        import sys
-        import traceback
-
         from .machine import summary
-        from .progress import Cancelled, FileProgress, Tee, TqdmProgress
+        from .progress import run_as_job
 
-        bar = TqdmProgress()
-        file_progress = FileProgress(Path(args.job_dir)) if args.job_dir else None
-        try:
-            df, machine = bench(args.names, args.reference, n_texts=args.n_texts, threads=args.threads,
-                                repeats=args.repeats, batch_size=args.batch_size, recompute=args.recompute,
-                                progress=Tee(bar, file_progress) if file_progress else bar)
-        except Cancelled:
-            if file_progress:
-                file_progress.write(state="cancelled", message="cancelled by the user; nothing was saved")
-            print("cancelled; nothing was saved", file=sys.stderr)
+        out = run_as_job(lambda progress: bench(args.names, args.reference, n_texts=args.n_texts,
+                                                threads=args.threads, repeats=args.repeats,
+                                                batch_size=args.batch_size, recompute=args.recompute,
+                                                progress=progress),
+                         args.job_dir, done_fields=lambda r: {"saved_to": r[1].get("saved_to")})
+        if out is None:  # cancelled: nothing was saved
             return 130
-        except Exception as e:
-            if file_progress:
-                file_progress.write(state="failed", error=f"{e.__class__.__name__}: {e}", trace=traceback.format_exc())
-            raise
-        finally:
-            bar.close()
-        if file_progress:
-            file_progress.write(state="done", saved_to=machine.get("saved_to"), message="done", done=1, total=1)
+        df, machine = out
         if args.json:
             print(json.dumps({"rows": df.to_dict(orient="records"), "machine": machine}, indent=2, default=str))
             return 0

@@ -14,9 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .explain.attribution import TokenAttribution
+from .plots import NEGATIVE, POSITIVE  # one convention everywhere: blue pushes towards the class, red away
 
-POSITIVE = "rgb(214,39,40)"
-NEGATIVE = "rgb(31,119,180)"
 HOVER_CHARS = 200
 
 

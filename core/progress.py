@@ -98,11 +98,13 @@ def read_progress(job_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def run_as_job(work: Any, job_dir: str | None) -> Any:
+def run_as_job(work: Any, job_dir: str | None, *, done_fields: Any = None,
+               cancelled_message: str = "cancelled by the user; nothing was saved") -> Any:
     """Run `work(progress)` with a tqdm bar and, when `job_dir` is given, the job's progress file.
 
     Writes the final state the Train / Compression pages read: "done" (with `artifact` = the returned
-    path's name), "cancelled" (then returns None: nothing was saved) or "failed" (error + trace, re-raised).
+    path's name, or the fields `done_fields(result) -> dict` gives), "cancelled" (with `cancelled_message`;
+    then returns None) or "failed" (error + trace, re-raised). Used by train, compress, bench and zoo.
     """
     import sys
     import traceback
@@ -115,8 +117,8 @@ def run_as_job(work: Any, job_dir: str | None) -> Any:
     except Cancelled:
         bar.close()
         if file_progress:
-            file_progress.write(state="cancelled", message="cancelled by the user; nothing was saved")
-        print("cancelled; nothing was saved", file=sys.stderr)
+            file_progress.write(state="cancelled", message=cancelled_message)
+        print(cancelled_message, file=sys.stderr)
         return None
     except Exception as e:
         bar.close()
@@ -125,5 +127,6 @@ def run_as_job(work: Any, job_dir: str | None) -> Any:
         raise
     bar.close()
     if file_progress:
-        file_progress.write(state="done", artifact=Path(result).name, message="done", done=1, total=1)
+        fields = done_fields(result) if done_fields else {"artifact": Path(result).name}
+        file_progress.write(**{"message": "done", **fields, "state": "done", "done": 1, "total": 1})
     return result

@@ -236,6 +236,15 @@ class WordTokenizer(ScratchTokenizer):
         return cls(vocab, config["lowercase"], config["add_cls"], config["max_length"])
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD, one character for one, so offsets still match: the Rust
+    tokenizers library rejects strings that are not valid Unicode, Python strings need not be."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 class BPETokenizer(ScratchTokenizer):
     """Byte-pair encoding trained with HF `tokenizers` on whitespace/punctuation pre-tokens; continuation
     pieces carry the "##" prefix, so `tokens()` reads like WordPiece ("classif", "##ication")."""
@@ -269,10 +278,10 @@ class BPETokenizer(ScratchTokenizer):
         return self.tok.get_vocab_size()
 
     def _raw_ids(self, texts: list[str]) -> list[list[int]]:
-        return [e.ids for e in self.tok.encode_batch(texts, add_special_tokens=False)]
+        return [e.ids for e in self.tok.encode_batch([_encodable(t) for t in texts], add_special_tokens=False)]
 
     def _raw_tokens(self, text: str) -> list[str]:
-        enc = self.tok.encode(text, add_special_tokens=False)
+        enc = self.tok.encode(_encodable(text), add_special_tokens=False)
         out = []
         for piece, (s, e) in zip(enc.tokens, enc.offsets):
             # show the original casing; keep the "##" marker of continuation pieces

@@ -4,7 +4,6 @@ Scorecard from the newest saved benchmark run (core.bench, interleaved timing in
 with the Pareto front, calibration, the test examples whose prediction changed, per-class change, and a form
 that builds a new variant as a background job.
 """
-import math
 from typing import Any
 
 import pandas as pd
@@ -38,37 +37,6 @@ SCORECARD = [
     ("speedup_real", "× faster (real)", "%.2f", "reference / variant median latency over real texts"),
 ]
 CHANGED_CAP = 500  # rows of the changed-predictions table drawn (the CSV has all)
-
-
-def param_widget(p: Any, key: str, dataset_models: list[str]) -> Any:
-    """One widget per declared setting (like the Train page): choices -> selectbox, bool -> checkbox, numbers ->
-    number_input with bounds, lists -> text (a multiselect of this dataset's models for `members`)."""
-    label, help_, t = p.name.replace("_", " "), p.help or None, p.kind
-    if p.name == "members":
-        return st.multiselect(label, dataset_models, help=help_, key=key)
-    if p.choices is not None and (p.multi or t is list):
-        return st.multiselect(label, list(p.choices), default=[c for c in (p.default or []) if c in p.choices],
-                              help=help_, key=key)
-    if p.choices is not None:
-        opts = list(p.choices)
-        return st.selectbox(label, opts, index=opts.index(p.default) if p.default in opts else 0, help=help_,
-                            key=key, format_func=lambda c: "none" if c is None else str(c))
-    if t is bool:
-        return st.checkbox(label, value=bool(p.default), help=help_, key=key)
-    if t is int or t is float:
-        cast = int if t is int else float
-        kw: dict[str, Any] = {"help": help_, "key": key}
-        if p.min is not None:
-            kw["min_value"] = cast(p.min)
-        if p.max is not None:
-            kw["max_value"] = cast(p.max)
-        if t is float:
-            kw.update(format="%g", step=10.0 ** math.floor(math.log10(abs(p.default))) if p.default else 0.1)
-        return st.number_input(label, value=None if p.default is None else cast(p.default), **kw)
-    if t is list:
-        return st.text_input(label, value=", ".join(map(str, p.default or [])), key=key,
-                             help=(help_ or "") + " (comma separated)")
-    return st.text_input(label, value="" if p.default is None else str(p.default), help=help_, key=key)
 
 
 def default_reference(infos: list) -> str:
@@ -343,19 +311,8 @@ method = c2.selectbox("Method", list(table), key="compression-method", format_fu
 meth = table[method]
 st.caption(meth.description)
 with st.form("compression-form"):
-    values: dict[str, Any] = {}
-    basic = [p for p in meth.params if not p.advanced]
-    advanced = [p for p in meth.params if p.advanced]
-    cols = st.columns(2)
-    for i, p in enumerate(basic):
-        with cols[i % 2]:
-            values[p.name] = param_widget(p, f"compression-{method}-{p.name}", others)
-    if advanced:
-        with st.expander("Advanced settings"):
-            acols = st.columns(2)
-            for i, p in enumerate(advanced):
-                with acols[i % 2]:
-                    values[p.name] = param_widget(p, f"compression-{method}-{p.name}", others)
+    # an ensemble's `members` are picked from this dataset's other models
+    values = ui.param_fields(meth.params, f"compression-{method}", options={"members": others})
     extra = ""
     if meth.open_settings:
         extra = st.text_area("Student settings (key=value, one per line)", key=f"compression-{method}-extra",

@@ -133,7 +133,8 @@ def multiclass_view() -> None:
     ti, pj = labels.index(true_label), labels.index(pred_label)
     idx = np.flatnonzero((y_true == ti) & (y_pred == pj))
     kind = "correct" if ti == pj else "misclassified"
-    st.caption(f"{len(idx):,} test texts of class “{true_label}” predicted as “{pred_label}” ({kind}); "
+    st.caption(f"{len(idx):,} test texts of class “{ui.md_escape(true_label)}” predicted as "
+               f"“{ui.md_escape(pred_label)}” ({kind}); "
                "confidence is the probability of the predicted class.")
     table = show_examples(idx, f"{name}-{true_label}-as-{pred_label}.csv".replace("/", "_"))
     if table is None:
@@ -194,19 +195,19 @@ def example_panel(table: pd.DataFrame, targets: list[tuple[str, int]], method: s
     cols = st.columns(len(targets))
     for col, (what, j) in zip(cols, targets):
         with col:
-            st.markdown(f"Towards the {what} class **{labels[j]}**")
+            st.markdown(f"Towards the {what} class **{ui.md_escape(labels[j])}**")
             with st.spinner("Explaining…"):
                 attr = ui.explain_text(name, text, j, method, budget)
             ui.show_attribution(attr, labels[j], key=f"errors-x-chart-{what}")
             out["attrs"].append((labels[j], attr))
-    st.caption("Blue words pushed the text towards the class, red words away from it.")
+    st.caption(ui.COLOUR_LEGEND)
     return out
 
 
 def confusable_panel(ti: int, pj: int) -> pd.DataFrame:
     """"Why A → B": words over-represented in texts of A predicted as B (core.explain.confusable)."""
     a, b = labels[ti], labels[pj]
-    st.markdown(f"**Why “{a}” → “{b}”: words over-represented in this cell**")
+    st.markdown(f"**Why “{ui.md_escape(a)}” → “{ui.md_escape(b)}”: words over-represented in this cell**")
     c1, c2 = st.columns(2)
     method = c1.radio("Score", ["log_odds", "tfidf"], horizontal=True, key="errors-conf-method",
                       format_func={"log_odds": "log-odds z-score", "tfidf": "TF-IDF difference"}.get,
@@ -234,7 +235,7 @@ def confusable_panel(ti: int, pj: int) -> pd.DataFrame:
 def mean_attribution_panel(idx: np.ndarray, pj: int, method: str, budget: int | None) -> pd.DataFrame | None:
     """Mean attribution towards the predicted class over a sample of the cell's texts."""
     b = labels[pj]
-    st.markdown(f"**Mean attribution towards “{b}” over the cell's texts**")
+    st.markdown(f"**Mean attribution towards “{ui.md_escape(b)}” over the cell's texts**")
     n = st.slider("Texts to explain", 1, MAX_MEAN_TEXTS, min(10, MAX_MEAN_TEXTS), key="errors-mean-n",
                   help="A seeded sample of the cell; each text is explained once and cached.")
     if method != "linear" and not st.toggle("Compute the mean attribution", key="errors-mean-run",
@@ -295,7 +296,7 @@ def multilabel_view() -> None:
     else:
         mask = (y_true[:, j] == 1) & (y_pred[:, j] == 1)
     idx = np.flatnonzero(mask)
-    st.caption(f"{len(idx):,} test texts; p(label) is the model's probability for “{label}”.")
+    st.caption(f"{len(idx):,} test texts; p(label) is the model's probability for “{ui.md_escape(label)}”.")
     table = show_examples(idx, f"{name}-{label}.csv".replace("/", "_"), extra={"p(label)": preds.proba[idx, j]})
     if table is not None:
         st.subheader("Explanations")

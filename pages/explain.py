@@ -63,7 +63,7 @@ elif method == "ig":
     budget = c2.slider("Integration steps", 4, 200, ui.ig_default_steps(), key="explain-steps")
 if preds.multilabel:
     target = "label"
-    c3.caption(f"Attributions towards “{label}”.")
+    c3.caption(f"Attributions towards “{ui.md_escape(label)}”.")
 else:
     target = c3.radio("Explain towards", ["predicted class", "true class"], key="explain-target",
                       help="Predicted: why the model said what it said. True: what spoke for the right answer.")

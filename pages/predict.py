@@ -47,12 +47,13 @@ def probabilities_panel(name: str, proba: np.ndarray) -> None:
     if multilabel:
         threshold = np.asarray(getattr(ui.load_model(name), "threshold", 0.5), dtype=float)
         chosen = [labels[j] for j in np.flatnonzero(proba >= threshold)]
-        st.markdown("**Predicted labels:** " + (", ".join(f"`{c}`" for c in chosen) if chosen
+        # labels come from the user's dataset: escaped, so "<b>x</b>*" shows as typed
+        st.markdown("**Predicted labels:** " + (", ".join(f"**{ui.md_escape(c)}**" for c in chosen) if chosen
                                                   else "none above the threshold"))
         threshold = float(threshold) if threshold.ndim == 0 else threshold.tolist()
     else:
         top = int(proba.argmax())
-        st.markdown(f"**Prediction:** `{labels[top]}` with probability {proba[top]:.1%}")
+        st.markdown(f"**Prediction:** **{ui.md_escape(labels[top])}** with probability {proba[top]:.1%}")
     st.plotly_chart(ui.plots.probability_bars(proba, labels, threshold=threshold), key=f"predict-proba-chart-{name}")
 
 
@@ -61,7 +62,7 @@ def contributions_panel(name: str, proba: np.ndarray) -> None:
     labels, multilabel = labels_of(name)
     if not ui.panel(name, "contributions", "Why: words that pushed each class",
                     "Each word's contribution to a class score (weight learned for the word × its tf-idf value). "
-                    "Blue words pushed the text towards the class, red words away from it."):
+                    + ui.COLOUR_LEGEND):
         return
     order = [int(j) for j in np.argsort(-proba)]
     default = [labels[j] for j in order[: 2 if not multilabel else 3]]
@@ -73,12 +74,13 @@ def contributions_panel(name: str, proba: np.ndarray) -> None:
         with ui.locked_model(name) as model:
             pairs = list(model.contributions(text, labels.index(label)))  # [(token, value)] in text order
         if not pairs:
-            cols[i % len(cols)].info(f"No word of this text is in the model's vocabulary for “{label}”.")
+            cols[i % len(cols)].info(f"No word of this text is in the model's vocabulary for "
+                                     f"“{ui.md_escape(label)}”.")
             continue
         tokens, weights = [str(t) for t, _ in pairs], [float(v) for _, v in pairs]
         with cols[i % len(cols)]:
             st.plotly_chart(ui.plots.contribution_bars(tokens, weights, label), key=f"predict-contrib-{name}-{label}")
-            st.markdown(f"**{label}** in the text:")
+            st.markdown(f"**{ui.md_escape(label)}** in the text:")
             ui.show_tokens(tokens, weights)
 
 
@@ -149,14 +151,14 @@ def explanation_panel(name: str, proba: np.ndarray):
     with st.spinner(f"Computing {methods[method]}…"):
         attr = ui.explain_text(name, text, labels.index(label), method, budget)
     extra = attr.extra or {}
-    facts = [f"{methods[method]} towards “{label}”"]
+    facts = [f"{methods[method]} towards “{ui.md_escape(label)}”"]
     if np.isfinite(attr.base_value):
         facts.append(f"base value {attr.base_value:.3f} (the output with every word removed)")
     if "seconds" in extra:
         facts.append(f"{float(extra['seconds']):.2f} s" + (" (cached)" if extra.get("cached") else ""))
     if "delta" in extra:
         facts.append(f"completeness gap {float(extra['delta']):+.3g}")
-    st.caption("; ".join(facts) + ". Blue words pushed the text towards the class, red words away from it.")
+    st.caption("; ".join(facts) + ". " + ui.COLOUR_LEGEND)
     if len(attr.tokens) == 0:
         st.info("No word of this text carries any weight for this class.", icon=":material/info:")
         return attr
@@ -212,8 +214,8 @@ def case_file(results: dict[str, dict]) -> str:
         if attr is not None:
             label = labels[attr.class_index]
             sections.append((f"{m}: {attr.method} towards “{label}”",
-                             [ui.render.attribution_html(attr, label),
-                              ui.xplots.attribution_bar(attr, class_name=label, title=f"Words that pushed “{label}”")]))
+                             [ui.render.attribution_html(attr, label),  # same colours as the page
+                              ui.attribution_bar(attr.tokens, attr.values, label)]))
         for what, (tokens, scores) in r["attention"].items():
             sections.append((f"{m}: {what}", ui.render.tokens_html(tokens, scores, fmt="{:.4f}")))
         if r["agreement"]:
@@ -229,7 +231,7 @@ results: dict[str, dict] = {}
 for column, m in zip(st.columns(len(models)) if len(models) > 1 else [st.container()], models):
     with column:
         if len(models) > 1:
-            st.header(m, divider="gray")
+            st.header(m, divider="gray")  # artifact names are [A-Za-z0-9._-] (artifacts.check_name)
         r = model_view(m)
         if r is not None:
             results[m] = r

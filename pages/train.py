@@ -1,5 +1,4 @@
 """Train: choose a dataset, a model family and its settings; training runs as a background process."""
-import math
 from typing import Any
 
 import streamlit as st
@@ -11,39 +10,6 @@ ui.page_header(
     "Pick a dataset and a model family, adjust its settings and start training. Training runs in a background "
     "process: the progress bar survives page reloads, and the model appears everywhere when it is done.",
 )
-
-
-def param_widget(p: "ui.Param", key: str) -> Any:
-    """One widget for one declared parameter: selectbox / multiselect for choices, checkbox for bools,
-    number_input (with bounds) for numbers, text_input for lists and strings."""
-    label, help_, t = p.name.replace("_", " "), p.help or None, p.kind
-    if p.choices is not None and (p.multi or t is list):
-        default = [c for c in (p.default or []) if c in p.choices]
-        return st.multiselect(label, list(p.choices), default=default, help=help_, key=key)
-    if p.choices is not None:
-        opts = list(p.choices)
-        return st.selectbox(label, opts, index=opts.index(p.default) if p.default in opts else 0,
-                            format_func=lambda c: "none" if c is None else str(c), help=help_, key=key)
-    if t is bool:
-        return st.checkbox(label, value=bool(p.default), help=help_, key=key)
-    if t is int or t is float:
-        cast = int if t is int else float
-        kwargs: dict[str, Any] = {"help": help_, "key": key}
-        if p.min is not None:
-            kwargs["min_value"] = cast(p.min)
-        if p.max is not None:
-            kwargs["max_value"] = cast(p.max)
-        if t is float:
-            kwargs["format"] = "%g"
-            # a step of the default's order of magnitude: 1e-5 for a learning rate, 0.1 for dropout
-            kwargs["step"] = 10.0 ** math.floor(math.log10(abs(p.default))) if p.default else 0.1
-        value = None if p.default is None else cast(p.default)
-        return st.number_input(label, value=value, **kwargs)
-    if t is list:
-        text = st.text_input(label, value=", ".join(map(str, p.default or [])), help=(help_ or "") +
-                             " (comma separated)", key=key)
-        return text
-    return st.text_input(label, value="" if p.default is None else str(p.default), help=help_, key=key)
 
 
 dataset = ui.pick_dataset(key="train-dataset")
@@ -64,19 +30,7 @@ st.caption(getattr(fam, "DESCRIPTION", ""))
 
 with st.form("train-form", border=True):
     params = list(getattr(fam, "PARAMS", []))
-    basic = [p for p in params if not p.advanced]
-    advanced = [p for p in params if p.advanced]
-    values: dict[str, Any] = {}
-    cols = st.columns(2)
-    for i, p in enumerate(basic):
-        with cols[i % 2]:
-            values[p.name] = param_widget(p, f"train-{kind}-{p.name}")
-    if advanced:
-        with st.expander("Advanced settings"):
-            acols = st.columns(2)
-            for i, p in enumerate(advanced):
-                with acols[i % 2]:
-                    values[p.name] = param_widget(p, f"train-{kind}-{p.name}")
+    values = ui.param_fields(params, f"train-{kind}")
     c1, c2 = st.columns(2)
     max_train = c1.number_input("Max training rows (0 = all)", min_value=0, value=0, step=500,
                                 help="Train on a seeded random sample of the training split to go faster.")

@@ -7,7 +7,7 @@ import pytest
 
 from core import plots_explain as PE
 from core.explain.attribution import TokenAttribution
-from core.explain.render import Safe, attribution_html, case_file_html, colour, tokens_html
+from core.explain.render import LEGEND, Safe, attribution_html, case_file_html, colour, tokens_html
 
 EVIL = "<script>alert(1)</script>"
 
@@ -16,8 +16,8 @@ def test_tokens_are_escaped_and_coloured():
     out = tokens_html(["good", EVIL, 'say "hi" & <b>'], [0.5, -1.0, 0.0])
     assert EVIL not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert "<b>" not in out and "&quot;hi&quot;" in out and "&amp;" in out
-    assert "rgba(214,39,40,0.425)" in out  # red, half of the max
-    assert "rgba(31,119,180,0.850)" in out  # blue, full
+    assert "rgba(47,111,176,0.425)" in out  # blue (towards the class), half of the max
+    assert "rgba(192,80,77,0.850)" in out  # red (away from it), full
     assert 'title="+0.5000"' in out
     assert isinstance(out, Safe)
     with pytest.raises(ValueError):
@@ -77,3 +77,33 @@ def test_plot_builders():
     hist = PE.agreement_histogram([0.5, np.nan, 0.7])
     assert hist.layout.xaxis.title.text == "Spearman rho"
     assert PE.hover_text("a" * 300).endswith("…")
+
+
+def test_colours_match_the_dashboard_and_case_file_has_the_legend():
+    from core import plots
+    from core.explain import render
+
+    hex_rgb = [tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for h in (plots.POSITIVE, plots.NEGATIVE)]
+    assert [render.POSITIVE, render.NEGATIVE] == hex_rgb  # blue towards, red away: same as every page chart
+    assert LEGEND.startswith("Blue words pushed the text towards the class, red words pushed it away")
+    attr = TokenAttribution(["good", "bad"], [0.5, -0.5], 0.1, 1, "shap_partition", {"notice": "cut to <300> words"})
+    html = case_file_html("case", [("attribution", attr)])
+    assert "Colours:" in html and LEGEND in html
+    assert html.index(LEGEND) < html.index("<section>")  # read before any coloured word
+    part = attribution_html(attr, "spam")
+    assert "blue pushes towards" in part and "red pushes away" in part
+    assert "cut to &lt;300&gt; words" in part  # the explainer's notice travels with the attribution, escaped
+    assert f"rgba({','.join(map(str, render.POSITIVE))}," in part
+
+
+def test_dashboard_token_html_uses_the_same_colours():
+    import ui
+    from core.explain import render
+
+    out = ui.token_html(["good", "<b>bad</b>"], [1.0, -1.0])
+    assert f"rgba({','.join(map(str, render.POSITIVE))},0.80)" in out
+    assert f"rgba({','.join(map(str, render.NEGATIVE))},0.80)" in out
+    assert "<b>bad" not in out
+    fig = ui.attribution_bar(["good", "bad"], [1.0, -1.0], "spam")
+    assert set(fig.data[0].marker.color) == {ui.plots.POSITIVE, ui.plots.NEGATIVE}
+    assert ui.COLOUR_LEGEND == render.LEGEND

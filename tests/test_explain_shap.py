@@ -134,3 +134,24 @@ def test_linear_path_is_exact_and_auto_selected():
 def test_empty_text():
     attr = explain(Counting(), "   ", 1)
     assert attr.tokens == [] and attr.base_value == pytest.approx(0.2)
+
+
+def test_long_text_is_capped_with_a_notice(monkeypatch):
+    assert shap_text.MAX_SHAP_WORDS == 300
+    monkeypatch.setattr(shap_text, "MAX_SHAP_WORDS", 8)
+    seen = []
+
+    def fn(texts):
+        seen.extend(texts)
+        return Counting()(texts)
+
+    long_text = "the striker scored a late goal and then " + "fans sang all night " * 5
+    attr = explain(fn, long_text, 1, max_evals=40, method="shap")
+    assert attr.tokens == ["the", "striker", "scored", "a", "late", "goal", "and", "then"]
+    assert "8" in attr.extra["notice"] and "words" in attr.extra["notice"] and attr.extra["words_explained"] == 8
+    assert all("fans" not in t for t in seen)  # the model never saw the cut words
+    assert attr.top(1)[0][0] == "goal"
+    short = explain(fn, "a late goal", 1, max_evals=20, method="shap")
+    assert "notice" not in short.extra
+    assert shap_text.cap_words("one two three", 3) == ("one two three", None)
+    assert shap_text.cap_words("one, two three", 2)[0] == "one,"  # punctuation marks count as words

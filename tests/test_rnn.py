@@ -45,7 +45,7 @@ def _env(tmp_path, monkeypatch):
 
 
 SMALL = {"embed_dim": 16, "hidden_dim": 16, "epochs": 8, "batch_size": 16, "lr": 0.02, "dropout": 0.1,
-         "min_freq": 1, "patience": 0}
+         "min_freq": 1, "patience": 0, "tokenizer": "word", "aggregation": "max", "bidirectional": True}
 
 
 def _fit(**over):

@@ -15,8 +15,11 @@ import numpy as np
 #: Same pattern as core.base.simple_tokenize (words and single punctuation marks), with offsets.
 WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
-#: Tokens that stand for no characters of the text.
-SPECIAL_TOKENS = frozenset({"[CLS]", "[SEP]", "[PAD]", "[MASK]", "<s>", "</s>", "<pad>", "<mask>", "<bos>", "<eos>"})
+#: Tokens that stand for no characters of the text: BERT's, RoBERTa / SentencePiece's, and the from-scratch
+#: tokenizers' (core.tokenization.SPECIALS: "<pad>", "<cls>"; "<sep>" for a pair separator).
+SPECIAL_TOKENS = frozenset({"[CLS]", "[SEP]", "[PAD]", "[MASK]", "<s>", "</s>", "<pad>", "<mask>", "<bos>", "<eos>",
+                            "<cls>", "<sep>"})
+#: Tokens that stand for one word of the text the vocabulary lacks: kept (aligned to the next word), not dropped.
 UNKNOWN_TOKENS = frozenset({"[UNK]", "<unk>"})
 _SPACE = re.compile(r"\s+")
 _PIECE_MARKERS = ("##", "\u2581", "\u0120")  # BERT continuation, SentencePiece / GPT-2 word starts

@@ -14,8 +14,12 @@ import numpy as np
 
 from .attribution import TokenAttribution
 
-POSITIVE = (214, 39, 40)   # red: pushes towards the class
-NEGATIVE = (31, 119, 180)  # blue: pushes away from it
+# The dashboard's convention everywhere (core.plots.POSITIVE / NEGATIVE, ui.token_html): blue = towards the class.
+POSITIVE = (47, 111, 176)  # blue "#2f6fb0": pushes towards the class
+NEGATIVE = (192, 80, 77)   # red "#c0504d": pushes away from it
+#: What the colours mean, shown on the pages and at the top of every case file.
+LEGEND = ("Blue words pushed the text towards the class, red words pushed it away; the stronger the colour, the "
+          "larger the effect. Attention and pooling weights (never negative) are blue only: stronger = more weight.")
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -38,7 +42,7 @@ def esc(value: Any) -> str:
 
 
 def colour(value: float, max_abs: float) -> str:
-    """Diverging background colour: red for positive, blue for negative, opacity by |value| / max_abs."""
+    """Diverging background colour: blue for positive, red for negative, opacity by |value| / max_abs."""
     if not np.isfinite(value) or max_abs <= 0:
         return "rgba(0,0,0,0)"
     r, g, b = POSITIVE if value >= 0 else NEGATIVE
@@ -68,8 +72,11 @@ def attribution_html(attr: TokenAttribution, class_name: str | None = None, max_
     who = esc(class_name) if class_name is not None else f"class {attr.class_index}"
     base = "" if not np.isfinite(attr.base_value) else f"; base value {attr.base_value:.4f}"
     legend = (f'<div class="legend">{esc(attr.method)} towards <b>{who}</b>: '
-              f'<span style="color:rgb{POSITIVE}">red pushes towards</span>, '
-              f'<span style="color:rgb{NEGATIVE}">blue pushes away</span>{esc(base)}</div>')
+              f'<span style="color:rgb{POSITIVE}">blue pushes towards</span>, '
+              f'<span style="color:rgb{NEGATIVE}">red pushes away</span>{esc(base)}</div>')
+    notice = (attr.extra or {}).get("notice")
+    if notice:  # e.g. SHAP explained only the first MAX_SHAP_WORDS words
+        legend += f'<div class="legend"><b>Note:</b> {esc(notice)}</div>'
     return Safe(legend + tokens_html(attr.tokens, attr.values, max_abs=max_abs))
 
 
@@ -107,13 +114,14 @@ def case_file_html(title: str, sections: Iterable[tuple[str, Any]], meta: dict |
 
     sections: (heading, content) pairs; content is a str (shown as escaped text), Safe markup, a
     TokenAttribution, a plotly Figure, a pandas DataFrame, a dict (key/value table) or a list of these.
-    meta: small key/value table under the title (model, dataset, created ...).
+    meta: small key/value table under the title (model, dataset, created ...), followed by the colour LEGEND.
     """
     state = {"plotly": False}
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>{esc(title)}</title><style>{CSS}</style></head><body>", f"<h1>{esc(title)}</h1>"]
     if meta:
         parts.append(f'<div class="meta">{_content(meta, state)}</div>')
+    parts.append(f'<p class="legend" id="colour-legend"><b>Colours:</b> {esc(LEGEND)}</p>')
     for heading, content in sections:
         parts.append(f"<section><h2>{esc(heading)}</h2>{_content(content, state)}</section>")
     parts.append("</body></html>")

@@ -14,6 +14,9 @@ first-level split, and stops refining at the budget. The default (DEFAULT_MAX_EV
 text on MiniLM near 4 s on 2 idle CPU cores: measured, 256 evaluations cost 13.5x one forward pass of a 32 x 64
 batch (0.37 s idle), so 200 cost ~10.5x, ~3.9 s.
 
+Texts longer than MAX_SHAP_WORDS (300) words are cut to their first 300 words before SHAP runs; the result's
+`extra["notice"]` then says so (never an error).
+
 The first SHAP call in a process compiles shap's numba kernels (seconds); `warmup()` pays that up front.
 Results are cached in memory (LRU keyed on model id + text + class + budget + output) and, when a
 `model_id` is given (use the artifact name), on disk under core.config.cache_dir()/shap as .npz.
@@ -34,6 +37,10 @@ from ..base import CapabilityError, TextClassifier
 from .attribution import WORD_RE, TokenAttribution
 
 DEFAULT_MAX_EVALS = 200
+#: Longest text SHAP explains, in regex words; longer texts are cut to their first MAX_SHAP_WORDS words (the
+#: result's extra["notice"] says so). Partition SHAP's cost and its per-word resolution at a fixed budget both
+#: degrade with length: at 200 evaluations, 300 words already get less than one evaluation per word.
+MAX_SHAP_WORDS = 300
 # trailing space: shap replaces a word *and its following space* by " " + mask, so without it the
 # next word would be glued to the dots ("...goal") and whitespace tokenizers would miss it.
 MASK_TOKEN = "... "
@@ -44,7 +51,7 @@ _MEMORY_SIZE = 256
 ProbaFn = Callable[[Sequence[str]], np.ndarray]
 
 __all__ = ["TokenAttribution", "WordTokenizer", "explain", "shap_values", "linear_contributions", "clear_cache",
-           "warmup", "DEFAULT_MAX_EVALS"]
+           "warmup", "cap_words", "DEFAULT_MAX_EVALS", "MAX_SHAP_WORDS"]
 
 
 class WordTokenizer:
@@ -99,6 +106,7 @@ def shap_values(fn: ProbaFn, text: str, class_index: int, max_evals: int = DEFAU
         return p
 
     t0 = time.perf_counter()
+    text, notice = cap_words(text)
     if not WORD_RE.search(text):
         return TokenAttribution([], np.zeros(0), float(f([text])[0]), class_index, "shap_partition",
                                 {"max_evals": max_evals, "seconds": 0.0})
@@ -109,8 +117,20 @@ def shap_values(fn: ProbaFn, text: str, class_index: int, max_evals: int = DEFAU
     values = np.asarray(exp.values[0], dtype=np.float64).reshape(-1)
     tokens = [str(t).strip() for t in exp.data[0]]
     base = float(np.asarray(exp.base_values).reshape(-1)[0])
-    return TokenAttribution(tokens, values, base, class_index, "shap_partition",
-                            {"max_evals": int(max_evals), "output": output, "seconds": time.perf_counter() - t0})
+    extra = {"max_evals": int(max_evals), "output": output, "seconds": time.perf_counter() - t0}
+    if notice:
+        extra.update(notice=notice, words_explained=len(tokens))
+    return TokenAttribution(tokens, values, base, class_index, "shap_partition", extra)
+
+
+def cap_words(text: str, limit: int | None = None) -> tuple[str, str | None]:
+    """(`text` cut after its first `limit` regex words (default MAX_SHAP_WORDS), notice or None if not cut)."""
+    limit = MAX_SHAP_WORDS if limit is None else int(limit)
+    ends = [m.end() for m in WORD_RE.finditer(text)]
+    if len(ends) <= limit:
+        return text, None
+    return text[:ends[limit - 1]], (f"The text has {len(ends):,} words; SHAP explained the first {limit:,} only "
+                                    "(the model saw just those words during the explanation).")
 
 
 def _disk_path(key: tuple) -> Path:
