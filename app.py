@@ -26,6 +26,14 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("Models", "pages/compression.py", "Compression", ":material/compress:"),
 ]
 
+# a link like ?model=NAME&dataset=NAME (demo bookmarks, "open in" links) preselects them on every page: the
+# pickers fall back to these remembered choices, which survive navigation while the URL's parameters do not
+for _param, _shared in (("model", "_shared_model"), ("dataset", "_shared_dataset")):
+    _value = st.query_params.get(_param)
+    if _value and st.session_state.get(f"_seeded_{_param}") != _value:
+        st.session_state[_shared] = _value
+        st.session_state[f"_seeded_{_param}"] = _value
+
 sections: dict[str, list] = {}
 for i, (section, file, title, icon) in enumerate(PAGES):
     if (ROOT / file).exists():

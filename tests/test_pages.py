@@ -119,6 +119,21 @@ def test_app_navigation_renders_every_page(trained):
         assert at.title, name
 
 
+@pytest.mark.parametrize("name", ["spam-tfidf", "toxic-tfidf"])  # both: one of them is the default anyway
+def test_link_with_model_query_preselects_it_on_other_pages(trained, name):
+    """A demo link ?model=NAME&dataset=NAME lands on Overview and still picks NAME after navigating away."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["model"] = name
+    at.query_params["dataset"] = "sms_spam"
+    at.run()
+    assert not at.exception
+    for key in list(at.query_params):  # a click in the sidebar drops the URL's parameters in the browser
+        del at.query_params[key]
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception
+    assert at.selectbox(key="predict-model").value == name
+
+
 # ------------------------------------------------------------------------------------------------ pages
 
 
