@@ -1,4 +1,8 @@
-"""Measurements for core/explain (run from the project root: python scripts/bench_explain.py [proj|shap]): projections and SHAP timings, AG News confusable words."""
+"""Measurements for core/explain (run from the project root): projections and SHAP timings, AG News confusable words.
+
+    python scripts/bench_explain.py [proj|shap]
+    TEXTLAB_ARTIFACTS_DIR=DIR python scripts/bench_explain.py model NAME   # a saved model: predict + attention, SHAP
+"""
 import os
 import sys
 import time
@@ -66,3 +70,35 @@ if what in ("all", "shap"):
     lq = label_quality(y_true, proba)
     print(f"label quality ({lq.attrs['engine']}): {int(lq.flag.sum())} of {len(lq)} flagged, "
           f"{time.perf_counter() - t0:.2f} s")
+
+if what == "model":
+    # the Predict page's work for one ~64-piece text: probabilities + attention (all layers and heads), then SHAP
+    import torch
+
+    from core import artifacts, config
+    from core.data import load_dataset
+    from core.explain import shap_text
+
+    torch.set_num_threads(config.num_threads())
+    model = artifacts.load_model(sys.argv[2])
+    texts = list(load_dataset("ag_news").test.texts)
+    tok = getattr(model, "tokenizer", None)
+    lens = np.array([len(tok(t)["input_ids"]) if callable(tok) else len(t.split()) for t in texts[:2000]])
+    text = texts[int(np.argmin(np.abs(lens - 64)))]
+    model.predict_proba([text]), model.attention(text)  # warm-up
+    ts = []
+    for _ in range(30):
+        t0 = time.perf_counter()
+        proba = model.predict_proba([text])
+        att = model.attention(text)
+        ts.append(time.perf_counter() - t0)
+    print(f"{sys.argv[2]}, {config.num_threads()} thread(s): predict + attention {np.asarray(att.weights).shape} "
+          f"p50 {1000 * np.median(ts):.1f} ms, p95 {1000 * np.percentile(ts, 95):.1f} ms", flush=True)
+    cls = int(proba[0].argmax())
+    print(f"shap warmup (numba JIT, once per process): {shap_text.warmup():.1f} s", flush=True)
+    ts = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        shap_text.explain(model, text + " " * len(ts), cls, method="shap", max_evals=shap_text.DEFAULT_MAX_EVALS)
+        ts.append(time.perf_counter() - t0)
+    print(f"shap partition max_evals={shap_text.DEFAULT_MAX_EVALS}: median {np.median(ts):.2f} s over 3", flush=True)
