@@ -218,13 +218,8 @@ def show_tokens(tokens: Sequence[str], weights: Sequence[float], max_abs: float 
 # ----------------------------------------------------------------------------------------------------------
 
 def _stamp(name: str) -> str:
-    """Folder and manifest mtime of artifact `name`: part of every cache key for that artifact, so a model
-    re-trained under the same name (or another artifacts folder) is never served from a stale cache."""
-    path = artifacts.artifact_dir(name)
-    try:
-        return f"{path}@{(path / 'manifest.json').stat().st_mtime_ns}"
-    except OSError:
-        return f"{path}@missing"
+    """core.artifacts.stamp: folder + manifest mtime, part of every cache key for artifact `name`."""
+    return artifacts.stamp(name)
 
 
 @st.cache_data(ttl=3, show_spinner=False)
@@ -758,8 +753,7 @@ COLOUR_LEGEND = render.LEGEND
 EMBED_FAMILIES = {"rnn": "RNN / GRU / LSTM", "scratch_transformer": "from-scratch transformer",
                   "transformer": "pretrained encoder (MiniLM, BERT…)"}
 #: Texts of the test split embedded for a map (a stratified sample above this).
-EMBED_CAP = 3000
-EMBED_BATCH = 64  # texts per embed() call: the progress bar moves and the model lock is released in between
+EMBED_CAP = 3000  # same as core.explain.embedding_cache.EMBED_CAP (the zoo warms caches with that cap)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -1012,37 +1006,26 @@ def embed_families() -> dict[str, str]:
 
 def embed_sample(name: str, cap: int = EMBED_CAP) -> tuple[np.ndarray, np.ndarray]:
     """(indices (m,), embeddings (m, d)) of a seeded sample of at most `cap` test texts of `name`, stratified
-    by true label. Cached on disk per artifact version (embedding 3,000 texts takes minutes on a busy CPU);
-    a progress bar shows while computing."""
-    from core.explain.projection import stratified_sample
+    by true label. Cached on disk per artifact version by core.explain.embedding_cache (the zoo pre-computes its
+    demo models'); a progress bar shows while computing."""
+    from core.explain import embedding_cache
 
     preds = load_predictions(name)
-    idx = stratified_sample(len(preds.texts), cap, strata=preds.y_true, seed=0)
-    key = hashlib.sha256(f"{_stamp(name)}|{idx.tobytes().hex()}".encode()).hexdigest()[:16]
-    path = config.cache_dir() / "embeddings" / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)[:80]}-{key}.npy"
+    idx = embedding_cache.sample_indices(preds, cap)
+    hit = embedding_cache.cached(name, idx)
+    if hit is not None:
+        return idx, hit
+
+    def embed(batch):  # the shared model is locked per batch, so other sessions' predictions interleave
+        with locked_model(name) as model:
+            return model.embed(batch)
+
+    bar = st.progress(0.0, text=f"Embedding {len(idx):,} test texts (first time only; cached on disk)…")
     try:
-        emb = np.load(path, allow_pickle=False)
-        if len(emb) == len(idx):
-            return idx, emb
-    except (OSError, ValueError):
-        pass
-    texts = [preds.texts[i] for i in idx]
-    bar = st.progress(0.0, text=f"Embedding {len(texts):,} test texts (first time only; cached on disk)…")
-    parts = []
-    try:
-        for s in range(0, len(texts), EMBED_BATCH):
-            with locked_model(name) as model:
-                parts.append(np.asarray(model.embed(texts[s:s + EMBED_BATCH]), dtype=np.float32))
-            done = min(s + EMBED_BATCH, len(texts))
-            bar.progress(done / len(texts), text=f"Embedded {done:,} of {len(texts):,} test texts…")
+        return embedding_cache.embed_sample(name, cap, embed=embed, preds=preds,
+                                            progress=lambda d, t, m="", e=None: bar.progress(d / max(t, 1), text=m))
     finally:
         bar.empty()
-    emb = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-    np.save(tmp, emb)
-    os.replace(tmp, path)
-    return idx, emb
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -131,6 +131,16 @@ def artifact_dir(name: str) -> Path:
     return path
 
 
+def stamp(name: str) -> str:
+    """Folder and manifest mtime of artifact `name`: part of every cache key for that artifact, so a model
+    re-trained under the same name (or in another artifacts folder) is never served from a stale cache."""
+    path = artifact_dir(name)
+    try:
+        return f"{path}@{(path / 'manifest.json').stat().st_mtime_ns}"
+    except OSError:
+        return f"{path}@missing"
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that decide whether a saved model loads identically."""
     import importlib.metadata as md
