@@ -99,11 +99,17 @@ def embedding_scatter(coords: np.ndarray, texts: Sequence[str], color, *, color_
                                            "colorscale": "Viridis", "colorbar": {"title": _e(color_name)}},
                                    name=_e(color_name)))
     else:
+        from plotly.colors import qualitative
+
+        # explicit distinct hues: the dashboard theme's colorway pairs shades of one hue (two blues, two reds),
+        # which hides exactly the confusable pairs (Business vs Sci/Tech) a map should separate
+        palette = qualitative.D3
         cats = np.asarray([str(c) for c in color], dtype=object)
-        for c in sorted(set(cats), key=str):
+        for k, c in enumerate(sorted(set(cats), key=str)):
             mask = cats == c
             fig.add_trace(go.Scattergl(x=xy[mask, 0], y=xy[mask, 1], mode="markers", text=hov[mask],
-                                       hoverinfo="text", marker=marker, name=_e(c)))
+                                       hoverinfo="text", marker={**marker, "color": palette[k % len(palette)]},
+                                       name=_e(c)))
     if highlight is not None:
         mask = np.asarray(highlight, dtype=bool)
         fig.add_trace(go.Scattergl(x=xy[mask, 0], y=xy[mask, 1], mode="markers", text=hov[mask], hoverinfo="text",

@@ -107,3 +107,10 @@ def test_dashboard_token_html_uses_the_same_colours():
     fig = ui.attribution_bar(["good", "bad"], [1.0, -1.0], "spam")
     assert set(fig.data[0].marker.color) == {ui.plots.POSITIVE, ui.plots.NEGATIVE}
     assert ui.COLOUR_LEGEND == render.LEGEND
+
+
+def test_embedding_map_gives_every_class_its_own_hue():
+    labels = ["World", "Sports", "Business", "Sci/Tech"]
+    fig = PE.embedding_scatter(np.zeros((8, 2)), ["t"] * 8, labels * 2)
+    colours = [tr.marker.color for tr in fig.data]
+    assert len(colours) == 4 and len(set(colours)) == 4 and all(isinstance(c, str) for c in colours)
