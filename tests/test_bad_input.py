@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.envtools import restored_env
+
 ROOT = Path(__file__).resolve().parent.parent
 for p in (ROOT, ROOT / "tests"):
     if str(p) not in sys.path:
@@ -177,21 +179,17 @@ def _hostile_dataset() -> TextDataset:
 def lab(models, tmp_path_factory) -> Path:
     """Artifacts of the TF-IDF and scratch-transformer models, plus a TF-IDF model of the hostile dataset."""
     root = tmp_path_factory.mktemp("bad_input")
-    old = {k: os.environ.get(k) for k in ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR")}
-    os.environ.update(TEXTLAB_ARTIFACTS_DIR=str(root / "artifacts"), TEXTLAB_USER_DATA_DIR=str(root / "user_data"),
-                      TEXTLAB_JOBS_DIR=str(root / "jobs"))
-    ds = tiny_dataset()
-    _save(models["tfidf"], ds, "topics-tfidf")
-    _save(models["scratch_transformer"], ds, "topics-scratch")
-    hostile = _hostile_dataset()
-    fam = family("tfidf")
-    _save(fam.fit(hostile, resolve(fam.PARAMS, {"analyzer": "word"}), null_progress)[0], hostile, "hostile-tfidf")
-    yield root
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with restored_env(("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR")):
+        os.environ.update(TEXTLAB_ARTIFACTS_DIR=str(root / "artifacts"),
+                          TEXTLAB_USER_DATA_DIR=str(root / "user_data"), TEXTLAB_JOBS_DIR=str(root / "jobs"))
+        ds = tiny_dataset()
+        _save(models["tfidf"], ds, "topics-tfidf")
+        _save(models["scratch_transformer"], ds, "topics-scratch")
+        hostile = _hostile_dataset()
+        fam = family("tfidf")
+        _save(fam.fit(hostile, resolve(fam.PARAMS, {"analyzer": "word"}), null_progress)[0], hostile,
+              "hostile-tfidf")
+        yield root
 
 
 @pytest.fixture()

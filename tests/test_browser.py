@@ -22,6 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.envtools import restored_env
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import browser_utils as bu  # noqa: E402
 
@@ -62,17 +64,13 @@ def small_lab(tmp_path_factory) -> Path:
 
     A small upload rather than the built-in set keeps the Dataset page's statistics quick."""
     root = tmp_path_factory.mktemp("browser-smoke")
-    saved = {k: os.environ.get(k) for k in bu.lab_env(root)}
-    os.environ.update(bu.lab_env(root))
-    try:
+    with restored_env(bu.lab_env(root)):
+        os.environ.update(bu.lab_env(root))
         from core import data, train
 
         frame = pd.read_csv(SMS).sample(400, random_state=0)
         dataset = data.save_upload(frame, "sms400", text_columns=["text"], label_columns=["label"])
         train.run(dataset, "tfidf", {"analyzer": "word", "word_ngram_max": 1}, name="spam-smoke")
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     return root
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.envtools import restored_env
+
 ROOT = Path(__file__).resolve().parent.parent
 for p in (ROOT, ROOT / "tests"):
     if str(p) not in sys.path:
@@ -49,19 +51,16 @@ def lab(tmp_path_factory):
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("concurrency")
-    old = os.environ.get("TEXTLAB_ARTIFACTS_DIR")
-    os.environ["TEXTLAB_ARTIFACTS_DIR"] = str(root / "artifacts")
-    ds = tiny_dataset()
-    for kind, params in (("tfidf", {"analyzer": "word+char", "char_ngram_max": 4}),
-                         ("scratch_transformer", SCRATCH_FAST)):
-        fam = family(kind)
-        _save(fam.fit(ds, resolve(fam.PARAMS, params), null_progress)[0], ds, MODELS[kind])
-    _save(T.build(ds, tiny_params(), encoder=tiny_encoder(), tokenizer=tiny_tokenizer()), ds, MODELS["transformer"])
-    yield {"root": root / "artifacts", "dataset": ds}
-    if old is None:
-        os.environ.pop("TEXTLAB_ARTIFACTS_DIR", None)
-    else:
-        os.environ["TEXTLAB_ARTIFACTS_DIR"] = old
+    with restored_env(["TEXTLAB_ARTIFACTS_DIR"]):
+        os.environ["TEXTLAB_ARTIFACTS_DIR"] = str(root / "artifacts")
+        ds = tiny_dataset()
+        for kind, params in (("tfidf", {"analyzer": "word+char", "char_ngram_max": 4}),
+                             ("scratch_transformer", SCRATCH_FAST)):
+            fam = family(kind)
+            _save(fam.fit(ds, resolve(fam.PARAMS, params), null_progress)[0], ds, MODELS[kind])
+        _save(T.build(ds, tiny_params(), encoder=tiny_encoder(), tokenizer=tiny_tokenizer()), ds,
+              MODELS["transformer"])
+        yield {"root": root / "artifacts", "dataset": ds}
 
 
 @pytest.fixture()

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.envtools import restored_env
+
 ROOT = Path(__file__).resolve().parent.parent
 for p in (ROOT, ROOT / "tests"):
     if str(p) not in sys.path:
@@ -47,17 +49,11 @@ def pristine(tmp_path_factory) -> Path:
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("pristine")
-    old = os.environ.get("TEXTLAB_ARTIFACTS_DIR")
-    os.environ["TEXTLAB_ARTIFACTS_DIR"] = str(root)
-    try:
+    with restored_env(["TEXTLAB_ARTIFACTS_DIR"]):
+        os.environ["TEXTLAB_ARTIFACTS_DIR"] = str(root)
         ds = tiny_dataset()
         train.run(ds, "tfidf", {"analyzer": "word", "word_ngram_max": 1}, name=TFIDF)
         train.run(ds, "scratch_transformer", SCRATCH_FAST, name=TORCH)
-    finally:
-        if old is None:
-            os.environ.pop("TEXTLAB_ARTIFACTS_DIR", None)
-        else:
-            os.environ["TEXTLAB_ARTIFACTS_DIR"] = old
     return root
 
 

@@ -7,13 +7,13 @@ import pytest
 
 from core.cli import main
 from core.progress import Cancelled, read_progress, run_as_job
+from tests.browser_utils import lab_env
 
 
 @pytest.fixture()
 def env(tmp_path, monkeypatch):
-    for var, sub in (("TEXTLAB_ARTIFACTS_DIR", "artifacts"), ("TEXTLAB_USER_DATA_DIR", "user_data"),
-                     ("TEXTLAB_JOBS_DIR", "jobs"), ("TEXTLAB_CACHE_DIR", "cache")):
-        monkeypatch.setenv(var, str(tmp_path / sub))
+    for var, path in lab_env(tmp_path).items():
+        monkeypatch.setenv(var, path)
     monkeypatch.setenv("TQDM_DISABLE", "1")
     return tmp_path
 

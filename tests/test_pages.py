@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.envtools import restored_env
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # pages import `ui` from the project root
     sys.path.insert(0, str(ROOT))
@@ -74,14 +76,9 @@ def build_artifacts(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("lab")
-    saved = {k: os.environ.get(k) for k in ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR")}
-    models = build_artifacts(root)
-    yield {**models, "root": str(root)}
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with restored_env(("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR")):
+        models = build_artifacts(root)
+        yield {**models, "root": str(root)}
 
 
 @pytest.fixture()

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.envtools import restored_env
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # pages import `ui` from the project root
     sys.path.insert(0, str(ROOT))
@@ -58,32 +60,27 @@ def toy_dataset(name: str):
 def lab(tmp_path_factory):
     import torch
 
-    saved = {k: os.environ.get(k) for k in ENV}
     root = tmp_path_factory.mktemp("compression-lab")
-    for k, sub in zip(ENV, ("artifacts", "user_data", "jobs", "cache")):
-        os.environ[k] = str(root / sub)
-    os.environ["TEXTLAB_THREADS"] = "1"
-    old_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    from core import train
-    from core.bench import bench
-    from core.compress import compress
-    from core.data import load_dataset, save_upload
+    with restored_env(ENV):
+        for k, sub in zip(ENV, ("artifacts", "user_data", "jobs", "cache")):
+            os.environ[k] = str(root / sub)
+        os.environ["TEXTLAB_THREADS"] = "1"
+        old_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        from core import train
+        from core.bench import bench
+        from core.compress import compress
+        from core.data import load_dataset, save_upload
 
-    ds = load_dataset(save_upload(toy_dataset("tiny"), "tiny"))
-    train.run(ds, "rnn", RNN, name="tiny-rnn")
-    compress("tiny-rnn", "int8", name="tiny-rnn-int8", dataset=ds)
-    bench(["tiny-rnn", "tiny-rnn-int8"], reference="tiny-rnn", n_texts=8, threads=1, repeats=3, batch_size=8,
-          batch_repeats=1)
-    solo = load_dataset(save_upload(toy_dataset("solo"), "solo"))
-    train.run(solo, "tfidf", {"analyzer": "word", "word_ngram_max": 1}, name="solo-tfidf")
-    yield root
-    torch.set_num_threads(old_threads)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+        ds = load_dataset(save_upload(toy_dataset("tiny"), "tiny"))
+        train.run(ds, "rnn", RNN, name="tiny-rnn")
+        compress("tiny-rnn", "int8", name="tiny-rnn-int8", dataset=ds)
+        bench(["tiny-rnn", "tiny-rnn-int8"], reference="tiny-rnn", n_texts=8, threads=1, repeats=3, batch_size=8,
+              batch_repeats=1)
+        solo = load_dataset(save_upload(toy_dataset("solo"), "solo"))
+        train.run(solo, "tfidf", {"analyzer": "word", "word_ngram_max": 1}, name="solo-tfidf")
+        yield root
+        torch.set_num_threads(old_threads)
 
 
 @pytest.fixture()

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.envtools import restored_env
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # pages import `ui` from the project root
     sys.path.insert(0, str(ROOT))
@@ -58,15 +60,10 @@ def build(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def xlab(tmp_path_factory):
-    saved = {k: os.environ.get(k) for k in ENV}
     root = tmp_path_factory.mktemp("xlab")
-    build(root)
-    yield root
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with restored_env(ENV):
+        build(root)
+        yield root
 
 
 @pytest.fixture()

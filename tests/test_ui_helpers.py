@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.browser_utils import lab_env
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -68,9 +70,8 @@ EVIL_LABEL = "<b>x</b>*"
 @pytest.fixture()
 def evil_model(tmp_path, monkeypatch):
     """A small TF-IDF model whose class names are markup: "<b>x</b>*" and "plain_label"."""
-    for var, sub in (("TEXTLAB_ARTIFACTS_DIR", "artifacts"), ("TEXTLAB_USER_DATA_DIR", "user_data"),
-                     ("TEXTLAB_JOBS_DIR", "jobs"), ("TEXTLAB_CACHE_DIR", "cache")):
-        monkeypatch.setenv(var, str(tmp_path / sub))
+    for var, path in lab_env(tmp_path).items():
+        monkeypatch.setenv(var, path)
     monkeypatch.setenv("TQDM_DISABLE", "1")
     import streamlit as st
 
