@@ -1010,22 +1010,23 @@ def embed_sample(name: str, cap: int = EMBED_CAP) -> tuple[np.ndarray, np.ndarra
     demo models'); a progress bar shows while computing."""
     from core.explain import embedding_cache
 
-    preds = load_predictions(name)
-    idx = embedding_cache.sample_indices(preds, cap)
-    hit = embedding_cache.cached(name, idx)
-    if hit is not None:
-        return idx, hit
-
     def embed(batch):  # the shared model is locked per batch, so other sessions' predictions interleave
         with locked_model(name) as model:
             return model.embed(batch)
 
-    bar = st.progress(0.0, text=f"Embedding {len(idx):,} test texts (first time only; cached on disk)…")
+    bars = []  # created on the first progress call, i.e. only when the vectors are not on disk yet
+
+    def show(done, total, message="", extra=None):
+        if not bars:
+            bars.append(st.progress(0.0, text=f"Embedding {total:,} test texts (first time only; cached on disk)…"))
+        if done:
+            bars[0].progress(done / max(total, 1), text=message)
+
     try:
-        return embedding_cache.embed_sample(name, cap, embed=embed, preds=preds,
-                                            progress=lambda d, t, m="", e=None: bar.progress(d / max(t, 1), text=m))
+        return embedding_cache.embed_sample(name, cap, embed=embed, preds=load_predictions(name), progress=show)
     finally:
-        bar.empty()
+        for bar in bars:
+            bar.empty()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

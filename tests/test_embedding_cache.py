@@ -29,14 +29,17 @@ def test_embed_sample_is_cached_on_disk_and_keyed_on_the_artifact(monkeypatch):
     preds = artifacts.load_predictions("toy-rnn")
     assert len(idx) == 40 and len(set(idx.tolist())) == 40 and emb.shape == (40, 32) and emb.dtype == np.float32
     assert np.allclose(emb, model.embed([preds.texts[i] for i in idx]), atol=1e-5)
-    assert calls[-1] == (40, 40)
+    assert calls[0] == (0, 40) and calls[-1] == (40, 40)
     # the stratified sample keeps every class
     assert set(np.asarray(preds.y_true)[idx].tolist()) == {0, 1, 2}
 
     def boom(batch):
         raise AssertionError("must be read from the disk cache")
 
-    idx2, emb2 = embedding_cache.embed_sample("toy-rnn", cap=40, embed=boom)
+    calls.clear()
+    idx2, emb2 = embedding_cache.embed_sample("toy-rnn", cap=40, embed=boom,
+                                              progress=lambda d, t, m="", e=None: calls.append((d, t)))
+    assert calls == []  # a cache hit shows no progress (the page draws no bar)
     assert (idx2 == idx).all() and np.array_equal(emb2, emb)
 
     manifest = artifacts.artifact_dir("toy-rnn") / "manifest.json"

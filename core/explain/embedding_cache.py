@@ -47,7 +47,8 @@ def embed_sample(name: str, cap: int = EMBED_CAP, *, embed: EmbedFn | None = Non
                  preds: artifacts.Predictions | None = None,
                  progress: ProgressCallback = null_progress) -> tuple[np.ndarray, np.ndarray]:
     """(indices (m,), embeddings (m, d) float32) of the sample of `name`'s test texts; computed once, then read from
-    disk. `embed` embeds a batch of texts (default: the loaded model's embed()); progress gets (done, total)."""
+    disk. `embed` embeds a batch of texts (default: the loaded model's embed()); progress gets (0, total) before the
+    first batch and (done, total) after each, and is never called on a cache hit."""
     preds = preds if preds is not None else artifacts.load_predictions(name)
     idx = sample_indices(preds, cap)
     hit = cached(name, idx)
@@ -56,6 +57,7 @@ def embed_sample(name: str, cap: int = EMBED_CAP, *, embed: EmbedFn | None = Non
     if embed is None:
         embed = artifacts.load_model(name).embed
     texts = [preds.texts[i] for i in idx]
+    progress(0, len(texts), f"Embedding {len(texts):,} test texts…")
     parts = []
     for s in range(0, len(texts), EMBED_BATCH):
         parts.append(np.asarray(embed(texts[s:s + EMBED_BATCH]), dtype=np.float32))
