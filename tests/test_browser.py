@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.envtools import restored_env
+from tests.envtools import needs_shared, restored_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import browser_utils as bu  # noqa: E402
@@ -30,7 +30,7 @@ import browser_utils as bu  # noqa: E402
 SMS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "sms_spam" / "sms_spam.csv.gz"
 pytestmark = [
     pytest.mark.skipif(not bu.chromium_available(), reason="needs /usr/bin/chromium (Debian chromium) + playwright"),
-    pytest.mark.skipif(not SMS.exists(), reason="needs ../shared/data/sms_spam"),
+    needs_shared(),
 ]
 SPAM_TEXT = "WINNER!! You have won a free prize. Call now to claim your cash reward, text WIN to 80082"
 

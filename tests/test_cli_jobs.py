@@ -12,10 +12,9 @@ import pytest
 
 from core import artifacts, jobs
 from core.config import ROOT
+from tests.envtools import needs_shared
 
-pytestmark = pytest.mark.skipif(
-    not (ROOT.parent / "shared" / "data" / "sms_spam").exists(), reason="needs ../shared/data"
-)
+pytestmark = needs_shared()
 
 
 @pytest.fixture()

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.envtools import needs_shared as needs_shared_data
 from tests.envtools import restored_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ from core import artifacts, jobs  # noqa: E402
 from core.artifacts import ArtifactError  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-needs_shared = pytest.mark.skipif(not (SHARED / "sms_spam").exists(), reason="needs ../shared/data")
+needs_shared = needs_shared_data()
 TFIDF, TORCH = "topics-tfidf", "topics-scratch"
 SCRATCH_FAST = {"d_model": 16, "num_heads": 2, "ff_dim": 32, "num_layers": 1, "epochs": 1, "batch_size": 32,
                 "min_freq": 1, "bpe_vocab_size": 150, "patience": 0}

@@ -13,9 +13,10 @@ import pytest
 
 from core import config, data
 from core.data import DataError, Split, TextDataset
+from tests.envtools import needs_shared as needs_shared_data
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared reference data (/work/shared/data) absent")
+needs_shared = needs_shared_data("", what="shared reference data (../shared/data)")
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.envtools import restored_env
+from tests.envtools import chart_text, restored_env
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # pages import `ui` from the project root
@@ -121,7 +121,7 @@ def test_scorecard_tradeoffs_and_changed_predictions(fresh):
     assert card.set_index("model").loc["tiny-rnn", "speedup"] == 1
     text = texts_of(at)
     assert "Pareto front" in text and "Reliability diagram" in text
-    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    titles = [chart_text(c) for c in at.get("plotly_chart")]
     assert sum("against latency" in s for s in titles) == 1 and sum("against size" in s for s in titles) == 1
     assert any("Per-class accuracy" in s for s in titles)
     assert [e for e in at.expander if "Machine" in e.label]
@@ -187,14 +187,14 @@ def test_training_curves_page(fresh):
     at = page("curves", "upload:tiny").run()
     assert not at.exception, at.exception
     assert at.multiselect(key="curves-runs").value == ["tiny-rnn"]  # the int8 variant has no training history
-    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    specs = [chart_text(c) for c in at.get("plotly_chart")]
     assert any("Training curves" in s for s in specs) and any("tiny-rnn" in s and "|gradient|" in s for s in specs)
     table = at.dataframe[0].value
     assert table.loc[0, "variant"] == "tiny-rnn" and table.loc[0, "epochs_run"] == 3
     at.select_slider(key="curves-step-tiny-rnn").set_value(at.select_slider(key="curves-step-tiny-rnn").options[1])
     at.run()
     assert not at.exception
-    assert any("at step" in c.proto.spec for c in at.get("plotly_chart"))
+    assert any("at step" in chart_text(c) for c in at.get("plotly_chart"))
 
 
 def test_training_curves_empty_state(fresh):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.envtools import restored_env
+from tests.envtools import chart_text, needs_shared, restored_env
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # pages import `ui` from the project root
@@ -26,7 +26,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-pytestmark = pytest.mark.skipif(not (SHARED / "sms_spam").exists(), reason="needs ../shared/data")
+pytestmark = needs_shared()
 
 TIMEOUT = 180  # seconds per AppTest run: the first ones import torch / plotly / captum on a shared 2-core box
 ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR", "TEXTLAB_CACHE_DIR")
@@ -127,7 +127,7 @@ def test_predict_self_attention_heatmap_pickers_and_escaping(lab):
     assert "Attention" in [s.value for s in at.subheader]
     assert at.selectbox(key="predict-att-layer-topics-tx").options[0] == "all layers"
     assert len(at.selectbox(key="predict-att-head-topics-tx").options) == 3  # average + 2 heads
-    assert any("Attention — all layers, head average" in str(c.proto.spec) for c in charts(at))
+    assert any("Attention — all layers, head average" in chart_text(c) for c in charts(at))
     spans = [m.value for m in at.markdown if "<span" in m.value]
     # the BPE tokenizer splits the tag into pieces: every "<" of the user's text arrives escaped
     assert spans and all("<script" not in m and ">scri" not in m.replace("\">scri", "") for m in spans)
@@ -136,7 +136,7 @@ def test_predict_self_attention_heatmap_pickers_and_escaping(lab):
     at.selectbox(key="predict-att-head-topics-tx").set_value(0)
     at.radio(key="predict-att-view-topics-tx").set_value("rollout").run()
     ok(at)
-    assert any("rollout up to layer 2, head 1" in str(c.proto.spec) for c in charts(at))
+    assert any("rollout up to layer 2, head 1" in chart_text(c) for c in charts(at))
 
 
 def test_predict_pooling_weights_ig_and_agreement(lab):
@@ -155,7 +155,7 @@ def test_predict_tfidf_linear_explanation_side_by_side_and_case_file(lab, downlo
     assert [h.value for h in at.header] == ["spam-tfidf", "topics-tx"]  # two columns, one per model
     assert at.radio(key="predict-x-method-spam-tfidf").value == "linear"  # exact path by default for TF-IDF
     assert at.toggle(key="predict-x-run-topics-tx").value is False  # SHAP on a neural model waits for the user
-    assert any("Words that pushed “spam”" in str(c.proto.spec) for c in charts(at))
+    assert any("Words that pushed “spam”" in chart_text(c) for c in charts(at))
     html = html_of(downloads, "case-file-spam-tfidf")
     assert html.startswith("<!DOCTYPE html>") and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert XSS not in html
@@ -197,7 +197,7 @@ def test_errors_suspicion_confusable_words_and_cell_case_file(lab, downloads):
 def test_errors_example_explained_with_integrated_gradients(lab):
     at = ok(page("errors", "topics-rnn", **{"errors-x-method": "ig", "errors-x-run": True, "errors-x-steps": 8}))
     assert any("Towards the predicted class" in m.value for m in at.markdown)
-    assert any("Words that pushed" in str(c.proto.spec) for c in charts(at))
+    assert any("Words that pushed" in chart_text(c) for c in charts(at))
 
 
 # ------------------------------------------------------------------------------------------------ Embeddings
@@ -205,7 +205,7 @@ def test_errors_example_explained_with_integrated_gradients(lab):
 def test_embeddings_map_and_shared_space(lab):
     at = ok(page("embeddings", "topics-tx"))
     assert any("Showing all 32 test texts" in c.value for c in at.caption)
-    assert any("topics-tx: test texts, PCA" in str(c.proto.spec) for c in charts(at))
+    assert any("topics-tx: test texts, PCA" in chart_text(c) for c in charts(at))
     at.radio(key="embeddings-colour").set_value("confidence")
     at.toggle(key="embeddings-compare").set_value(True).run()
     ok(at)
