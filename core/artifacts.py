@@ -26,16 +26,13 @@ import numpy as np
 
 from . import config as _cfg
 from .base import TextClassifier
+from .errors import ArtifactError  # noqa: F401 - re-exported: callers import it from here
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
 REQUIRED_FILES = ("manifest.json", "metrics.json", "predictions.npz", "model")
 #: Temporary folders of interrupted saves / deletes (".tmp-<name>-*", ".trash-<name>-*") older than this are
 #: removed by `cleanup_stale` (a save in progress keeps touching its folder, and none takes an hour).
 STALE_SECONDS = 3600
-
-
-class ArtifactError(RuntimeError):
-    """An artifact is missing, broken or its name is not allowed."""
 
 
 @dataclass

@@ -14,6 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from .errors import CapabilityError  # noqa: F401 - re-exported: callers import it from here
+
 #: Capabilities a model may declare.
 CAPABILITIES = frozenset({"embed", "attention", "gradients", "tokens", "contributions"})
 
@@ -48,10 +50,6 @@ class Attention:
     @property
     def n_heads(self) -> int:
         return 0 if self.kind == "pooling" else int(self.weights.shape[1])
-
-
-class CapabilityError(NotImplementedError):
-    """The model does not declare the capability this call needs."""
 
 
 class TextClassifier(abc.ABC):

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .errors import ParamError
 from .progress import ProgressCallback, null_progress
 
 if TYPE_CHECKING:  # annotations only: pandas loads lazily
@@ -119,7 +120,7 @@ def bench(names: list[str], reference: str | None = None, n_texts: int = 200, th
     progress = progress or null_progress
     names = list(dict.fromkeys(names))
     if not names:
-        raise ValueError("name at least one model to benchmark")
+        raise ParamError("name at least one model to benchmark")
     reference = reference or names[0]
     if reference not in names:
         names = [reference, *names]
@@ -253,7 +254,7 @@ def changed_predictions(name: str, reference: str) -> pd.DataFrame:
 
     a, b = load_predictions(name), load_predictions(reference)
     if a.texts != b.texts:
-        raise ValueError(f"{name!r} and {reference!r} were evaluated on different test texts")
+        raise ParamError(f"{name!r} and {reference!r} were evaluated on different test texts")
     ya, yb = a.y_pred, b.y_pred
     rows = np.flatnonzero((ya != yb).any(axis=1) if ya.ndim == 2 else ya != yb)
 

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from .errors import LabError
+
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {}
 
@@ -173,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     handler = COMMANDS[args.command][1]
     try:
         return handler(args)
-    except (ValueError, RuntimeError, FileNotFoundError) as e:
-        # User errors (bad dataset, bad settings, broken artifact) get one clear line, not a traceback.
+    except (LabError, FileNotFoundError) as e:
+        # User errors (bad dataset, bad settings, broken artifact) get one clear line; anything else is a bug
+        # and keeps its traceback.
         print(f"error: {e}", file=sys.stderr)
         return 2

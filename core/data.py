@@ -37,6 +37,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from . import config
+from .errors import DataError  # noqa: F401 - re-exported: callers import it from here
 
 
 @dataclass
@@ -92,10 +93,6 @@ class TextDataset:
             h.update(np.ascontiguousarray(split.y).tobytes())
         h.update("\n".join(self.labels).encode())
         return h.hexdigest()[:16]
-
-
-class DataError(ValueError):
-    """A data problem the user can fix (missing file or column, bad encoding, too few rows...)."""
 
 
 UPLOAD_PREFIX = "upload:"

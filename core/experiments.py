@@ -25,6 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .errors import ParamError
 from .progress import ProgressCallback, null_progress
 
 RESERVED = ("name", "kind", "params")
@@ -97,7 +98,7 @@ def run_grid(dataset: Any, base: dict[str, Any], variants: list[dict[str, Any]],
         plan.append((variant_label(v), kind, params, variant_params(v)))
     labels = [p[0] for p in plan]
     if len(set(labels)) != len(labels):
-        raise ValueError(f"variant names must be unique: {labels}")
+        raise ParamError(f"variant names must be unique: {labels}")
     ds = dataset if isinstance(dataset, TextDataset) else load_dataset(dataset, max_train=max_train)
     prefix = prefix or f"{ds.name.replace(':', '-')}-{base_kind}"
     rows = []
@@ -139,15 +140,15 @@ def load_config(path: str | Path) -> dict[str, Any]:
     else:
         config = json.loads(text)
     if not isinstance(config, dict):
-        raise ValueError(f"{path}: expected a mapping with dataset, base and variants")
+        raise ParamError(f"{path}: expected a mapping with dataset, base and variants")
     missing = [k for k in ("dataset", "base") if k not in config]
     if missing:
-        raise ValueError(f"{path}: missing {missing}")
+        raise ParamError(f"{path}: missing {missing}")
     if not isinstance(config["base"], dict) or "kind" not in config["base"]:
-        raise ValueError(f"{path}: base needs a kind (e.g. rnn)")
+        raise ParamError(f"{path}: base needs a kind (e.g. rnn)")
     variants = config.get("variants") or [{}]
     if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
-        raise ValueError(f"{path}: variants must be a list of mappings")
+        raise ParamError(f"{path}: variants must be a list of mappings")
     config["variants"] = variants
     return config
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class ParamError(ValueError):
-    """A training setting is unknown, of the wrong type or out of range."""
+from .errors import ParamError  # noqa: F401 - re-exported: callers import it from here
 
 
 @dataclass(frozen=True)

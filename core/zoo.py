@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import artifacts, config
+from .errors import ParamError
 from .progress import ProgressCallback, null_progress
 
 
@@ -81,7 +82,7 @@ def plan(quick: bool = False, only: list[str] | None = None) -> list[Step]:
     if only:
         unknown = sorted(set(only) - {s.name for s in steps})
         if unknown:
-            raise ValueError(f"unknown zoo step(s) {unknown}; known: {[s.name for s in steps]}")
+            raise ParamError(f"unknown zoo step(s) {unknown}; known: {[s.name for s in steps]}")
         steps = [s for s in steps if s.name in only]
     return steps
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base import TextClassifier
+from ..errors import ParamError
 from ..params import Param, resolve
 from ..progress import ProgressCallback, null_progress
 
@@ -70,7 +71,7 @@ class Teacher:
             path = self.info.path / "model"
             return CompressedClassifier.load_base(path), dict(CompressedClassifier.read_meta(path)["recipe"])
         if self.info.kind == "ensemble":
-            raise ValueError("an ensemble cannot be quantized or pruned; compress its members instead")
+            raise ParamError("an ensemble cannot be quantized or pruned; compress its members instead")
         return load_model(self.name), {}
 
 
@@ -88,7 +89,7 @@ def _int8(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[Te
 
     base, recipe = t.fresh()
     if recipe.get("compute") == "bf16":
-        raise ValueError("the parent runs in bf16; quantize its fp32 parent instead")
+        raise ParamError("the parent runs in bf16; quantize its fp32 parent instead")
     progress(0, 1, "int8: quantizing")
     return _variant(base, {**recipe, **int8_recipe(s)}), {}
 
@@ -99,7 +100,7 @@ def _half(storage: str):
 
         base, recipe = t.fresh()
         if recipe.get("storage") == "int8":
-            raise ValueError("the parent is stored in int8 already; half precision would not shrink it")
+            raise ParamError("the parent is stored in int8 already; half precision would not shrink it")
         progress(0, 1, f"{storage}: converting")
         return _variant(base, {**recipe, **half_recipe(storage, s)}), {}
     return build
@@ -147,7 +148,7 @@ def _distill(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple
     if (s.get("student") or "shallow") == "shallow":
         fresh, recipe = t.fresh()
         if recipe.get("pruned_heads"):
-            raise ValueError("a shallow student copies layers of an unpruned transformer teacher")
+            raise ParamError("a shallow student copies layers of an unpruned transformer teacher")
     return distill(t.model, fresh, t.dataset, s, progress, cache_key=f"{t.name}-{t.info.created}")
 
 
@@ -200,7 +201,7 @@ def resolve_settings(method: str, settings: dict[str, Any] | None) -> dict[str, 
     """Validated settings of `method` (defaults filled; unknown keys kept for open methods like distill)."""
     table = methods()
     if method not in table:
-        raise ValueError(f"unknown compression method {method!r}; known: {list(table)}")
+        raise ParamError(f"unknown compression method {method!r}; known: {list(table)}")
     m = table[method]
     given = dict(settings or {})
     if m.open_settings:

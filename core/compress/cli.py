@@ -5,6 +5,7 @@ import argparse
 import json
 
 from ..cli import _table, command
+from ..errors import ParamError
 
 
 def _setup(p: argparse.ArgumentParser) -> None:
@@ -25,7 +26,7 @@ def _compress(args: argparse.Namespace) -> int:
 
     table = methods()
     if args.method not in table:
-        raise ValueError(f"unknown method {args.method!r}; known: {', '.join(table)}")
+        raise ParamError(f"unknown method {args.method!r}; known: {', '.join(table)}")
     if args.show_params:
         m = table[args.method]
         print(f"{m.title}: {m.description}")

@@ -23,6 +23,7 @@ from torch import nn
 
 from ..base import TextClassifier
 from ..data import Split, TextDataset
+from ..errors import ParamError
 from ..params import Param, resolve
 from ..progress import ProgressCallback, null_progress
 
@@ -119,13 +120,13 @@ def shallow_copy(teacher: TextClassifier, layers: list[int], head_init: str = "c
     from ..models.transformer import EncoderClassifier, TransformerClassifier, _base_encoder
 
     if not isinstance(teacher, TransformerClassifier):
-        raise ValueError(f"a shallow student needs a 'transformer'-family teacher, not {teacher.kind!r}; "
+        raise ParamError(f"a shallow student needs a 'transformer'-family teacher, not {teacher.kind!r}; "
                          "use student=rnn or student=scratch_transformer")
     encoder = copy.deepcopy(_base_encoder(teacher.net.encoder))
     stack = encoder.encoder.layer
     n = len(stack)
     if not layers or any(i < 0 or i >= n for i in layers):
-        raise ValueError(f"layers must be indices in 0..{n - 1}, got {layers}")
+        raise ParamError(f"layers must be indices in 0..{n - 1}, got {layers}")
     encoder.encoder.layer = nn.ModuleList([stack[i] for i in layers])
     for new_idx, layer in enumerate(encoder.encoder.layer):
         for m in layer.modules():  # keep layer_idx consistent with the new position (used by caches only)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..base import TextClassifier
+from ..errors import ArtifactError, ParamError
 from ..progress import ProgressCallback
 
 KIND = "onnx"
@@ -108,7 +109,7 @@ class OnnxClassifier(TextClassifier):
         directory = Path(directory)
         meta = json.loads((directory / "onnx.json").read_text())
         if meta.get("format", 1) > FORMAT:
-            raise ValueError(f"{directory} was written by a newer version (format {meta['format']})")
+            raise ArtifactError(f"{directory} was written by a newer version (format {meta['format']})")
         tokenizer = AutoTokenizer.from_pretrained(directory / "tokenizer", local_files_only=True)
         return cls(directory / "model.onnx", tokenizer, meta)
 
@@ -126,9 +127,9 @@ def export_int8(model: Any, folder: Path, per_channel: bool = True) -> dict[str,
     from ..models.transformer import TransformerClassifier
 
     if not isinstance(model, TransformerClassifier):
-        raise ValueError(f"ONNX export supports 'transformer'-family models, not {model.kind!r}")
+        raise ParamError(f"ONNX export supports 'transformer'-family models, not {model.kind!r}")
     if model.config.get("penalised_words"):
-        raise ValueError("ONNX export does not support penalised_words (an extra input of the attention head)")
+        raise ParamError("ONNX export does not support penalised_words (an extra input of the attention head)")
     net = model.net.eval()
     batch = model.encode(["an example text for tracing the graph"])
     names = [k for k in INPUTS if k in batch]
@@ -158,7 +159,7 @@ def build_onnx_int8(teacher: Any, settings: dict[str, Any], progress: ProgressCa
     """The int8-onnx method: export the teacher's fp32 family model and quantize it."""
     base, recipe = teacher.fresh()
     if recipe:
-        raise ValueError("export the fp32 parent to ONNX (this model is already a compressed variant)")
+        raise ParamError("export the fp32 parent to ONNX (this model is already a compressed variant)")
     progress(0, 2, "int8-onnx: exporting")
     tmp = Path(tempfile.mkdtemp(prefix="textlab-onnx-"))
     try:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import ParamError
 from ..params import Param
 from ..progress import ProgressCallback, null_progress
 
@@ -59,7 +60,7 @@ def magnitude_prune(model: Any, sparsity: float, scope: str = "global", include_
 
     layers = prunable_linears(model, include_head)
     if not layers:
-        raise ValueError(f"{type(model).__name__} has no linear layers to prune")
+        raise ParamError(f"{type(model).__name__} has no linear layers to prune")
     params = [(m, "weight") for _, m in layers]
     if sparsity > 0:
         if scope == "global":
@@ -120,7 +121,7 @@ def shrink_heads(block: nn.Module, removed: list[int]) -> None:
     kept = kept_heads(block)
     new_kept = [h for h in kept if h not in set(removed)]
     if not new_kept:
-        raise ValueError("cannot remove every head of a layer")
+        raise ParamError("cannot remove every head of a layer")
     if new_kept == kept:
         return
     idx = _positions(new_kept, kept, sa.attention_head_size)
@@ -194,7 +195,7 @@ def head_importance(model: Any, texts: list[str], y: np.ndarray, multilabel: boo
 
     blocks = attention_blocks(model)
     if not blocks:
-        raise ValueError(f"{type(model).__name__} has no BERT-style attention blocks: head pruning needs a "
+        raise ParamError(f"{type(model).__name__} has no BERT-style attention blocks: head pruning needs a "
                          "pretrained-encoder (transformer) model")
     net, encode = model.net, model.encode
     gates = {p: torch.ones(b.self.num_attention_heads, requires_grad=True) for p, b in blocks.items()}

@@ -17,6 +17,7 @@ import importlib
 from types import ModuleType
 
 from ..base import TextClassifier
+from ..errors import ParamError
 
 #: kind -> module path (relative to this package)
 FAMILIES: dict[str, str] = {
@@ -38,7 +39,7 @@ def family(kind: str) -> ModuleType:
     """The family module for `kind` (ValueError listing the known kinds if unknown)."""
     table = {**FAMILIES, **DERIVED}
     if kind not in table:
-        raise ValueError(f"unknown model kind {kind!r}; known: {sorted(table)}")
+        raise ParamError(f"unknown model kind {kind!r}; known: {sorted(table)}")
     return importlib.import_module(table[kind], __name__)
 
 

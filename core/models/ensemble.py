@@ -19,6 +19,7 @@ import numpy as np
 
 from ..base import TextClassifier
 from ..data import TextDataset
+from ..errors import ParamError
 from ..params import Param
 from ..progress import ProgressCallback, null_progress
 
@@ -43,15 +44,15 @@ class EnsembleClassifier(TextClassifier):
     def __init__(self, members: dict[str, TextClassifier], weights: Sequence[float], labels: list[str],
                  multilabel: bool, tuning: dict[str, Any] | None = None, threshold: float = 0.5) -> None:
         if not members:
-            raise ValueError("an ensemble needs at least one member")
+            raise ParamError("an ensemble needs at least one member")
         if len(weights) != len(members):
-            raise ValueError(f"{len(members)} members but {len(weights)} weights")
+            raise ParamError(f"{len(members)} members but {len(weights)} weights")
         w = np.asarray(weights, dtype=np.float64)
         if (w < 0).any() or w.sum() <= 0:
-            raise ValueError("weights must be ≥ 0 with a positive sum")
+            raise ParamError("weights must be ≥ 0 with a positive sum")
         for name, m in members.items():
             if list(m.labels) != list(labels):
-                raise ValueError(f"member {name!r} has labels {list(m.labels)}, expected {list(labels)}")
+                raise ParamError(f"member {name!r} has labels {list(m.labels)}, expected {list(labels)}")
         self.members = dict(members)
         self.weights = (w / w.sum()).tolist()
         self.labels = list(labels)
@@ -153,7 +154,7 @@ def tune_weights(probas: np.ndarray, y: np.ndarray, multilabel: bool = False, ob
     y = np.asarray(y)
     equal = np.full(m, 1.0 / m)
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}")
+        raise ParamError(f"objective must be one of {OBJECTIVES}")
     if m == 1 or objective == "equal" or len(y) == 0:
         w = equal
     elif objective == "log_loss":
@@ -194,14 +195,14 @@ def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback
     progress = progress or null_progress
     names = [str(n).strip() for n in params.get("members") or [] if str(n).strip()]
     if len(names) < 2:
-        raise ValueError("an ensemble needs at least two member models (members=a,b,...)")
+        raise ParamError("an ensemble needs at least two member models (members=a,b,...)")
     if len(set(names)) != len(names):
-        raise ValueError("ensemble members must be different models")
+        raise ParamError("ensemble members must be different models")
     members = {}
     for i, name in enumerate(names):
         info = get_artifact(name)
         if info.manifest.get("labels") and list(info.manifest["labels"]) != list(dataset.labels):
-            raise ValueError(f"member {name!r} was trained on labels {info.manifest['labels']}, "
+            raise ParamError(f"member {name!r} was trained on labels {info.manifest['labels']}, "
                              f"not this dataset's {dataset.labels}")
         progress(i, len(names), f"ensemble: loading {name}")
         members[name] = load_model(name)
