@@ -1,22 +1,33 @@
-"""The one interface every model family implements, and the `Attention` record it returns.
+"""The one interface every model family implements, and the records its capability methods return.
 
 Pages, explainers, metrics and the benchmark only ever talk to a `TextClassifier`, so every page
 works for every family; a page draws a panel only when `capabilities` declares it.
+
+The contract: every capability is a set of methods declared here. A family that declares a capability in
+`capabilities` implements its methods; the default implementations raise `CapabilityError`, so calling an
+undeclared capability fails the same way on every family.
+
+    capability      methods (shapes)
+    "embed"         embed(texts) -> (n, d) float
+    "attention"     attention(text) -> Attention (self: (layers, heads, T, T); pooling: (T,))
+    "gradients"     gradient_target() -> GradientTarget (what integrated gradients hooks onto)
+    "tokens"        tokenize(text) -> list[str] (the units explanations are shown on)
+    "contributions" contributions(text, class_index) -> [(token, value)], contributions_base(class_index) -> float
 """
 from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import CapabilityError  # noqa: F401 - re-exported: callers import it from here
 
-#: Capabilities a model may declare.
+#: Capabilities a model may declare (see the module docstring for the methods of each).
 CAPABILITIES = frozenset({"embed", "attention", "gradients", "tokens", "contributions"})
 
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -52,6 +63,26 @@ class Attention:
         return 0 if self.kind == "pooling" else int(self.weights.shape[1])
 
 
+@dataclass
+class GradientTarget:
+    """What integrated gradients (core.explain.gradients) needs from a torch model.
+
+    forward:     (input_ids LongTensor (B, T), attention_mask LongTensor (B, T)) -> logits (B, k); a pure,
+                 differentiable function of its inputs (model in eval mode, no dropout)
+    embedding:   the torch.nn.Module producing token embeddings (before positions); IG integrates along its output
+    encode:      text -> (input_ids (1, T), attention_mask (1, T), tokens: list[str] of length T); word pieces
+                 ("##x") are merged into words by the explainer
+    baseline_id: token id filling the baseline (the pad id is the usual choice)
+    keep_ids:    ids left unchanged in the baseline, e.g. (cls_id, sep_id) for BERT
+    """
+
+    forward: Callable[[Any, Any], Any]
+    embedding: Any
+    encode: Callable[[str], tuple[Any, Any, list[str]]]
+    baseline_id: int = 0
+    keep_ids: tuple[int, ...] = ()
+
+
 class TextClassifier(abc.ABC):
     """A trained text classifier.
 
@@ -77,18 +108,38 @@ class TextClassifier(abc.ABC):
             return (proba >= self.threshold).astype(np.int64)
         return proba.argmax(axis=1)
 
+    # -- capabilities: a family overrides the methods of each capability it declares -----------------------
+    def _missing(self, capability: str, what: str) -> CapabilityError:
+        return CapabilityError(f"{self.kind or type(self).__name__} models do not provide {what} "
+                               f"(no {capability!r} capability)")
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, d) pooled sentence embedding. Needs the "embed" capability."""
-        raise CapabilityError(f"{self.kind} models do not provide embeddings")
+        """"embed": (n, d) float sentence embeddings (d fixed per model)."""
+        raise self._missing("embed", "embeddings")
 
     def attention(self, text: str) -> Attention:
-        """Attention of one text. Needs the "attention" capability."""
-        raise CapabilityError(f"{self.kind} models do not provide attention")
+        """"attention": attention of one text; `weights` (layers, heads, T, T) for kind "self" or (T,) for
+        kind "pooling", with T == len(tokens) and every row summing to 1."""
+        raise self._missing("attention", "attention")
+
+    def gradient_target(self) -> GradientTarget:
+        """"gradients": the hooks integrated gradients attributes through (see `GradientTarget`)."""
+        raise self._missing("gradients", "gradients")
 
     def tokenize(self, text: str) -> list[str]:
-        """The units explanations are shown on."""
-        return simple_tokenize(text)
+        """"tokens": the units explanations are shown on (words; word pieces merged), in text order."""
+        raise self._missing("tokens", "tokens")
 
+    def contributions(self, text: str, class_index: int) -> list[tuple[str, float]]:
+        """"contributions": exact [(token, value)] for every token of `text` in order; the values add up to the
+        class score minus `contributions_base(class_index)`."""
+        raise self._missing("contributions", "contributions")
+
+    def contributions_base(self, class_index: int) -> float:
+        """"contributions": the part of the class score no token carries (what an empty text scores)."""
+        raise self._missing("contributions", "contributions")
+
+    # -- bookkeeping --------------------------------------------------------------------------------------
     def n_parameters(self) -> int:
         """Number of learned parameters (weights + biases)."""
         return 0

@@ -1,5 +1,5 @@
 """Integrated gradients on tiny torch models built here: the explicit `gradient_target()` hook, the torch
-families' conventions (adapter), a real pretrained-encoder family model on a tiny random BERT, and the
+families' shared hook (torch_gradient_target), a real pretrained-encoder family model on a tiny random BERT, and the
 CapabilityError for models without gradients."""
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class HookModel:
 
 
 class ConventionModel(TextClassifier):
-    """Follows core.models.torch_base conventions: encode / embedding_layer / net / tokenizer.tokens."""
+    """Declares "gradients" and builds its hook like the torch families (core.models.torch_base)."""
 
     kind = "toy"
     capabilities = frozenset({"gradients"})
@@ -116,9 +116,10 @@ class ConventionModel(TextClassifier):
     def encode(self, texts):
         return self.tokenizer.encode(texts)
 
-    @property
-    def embedding_layer(self):
-        return self.net.embedding
+    def gradient_target(self):
+        from core.models.torch_base import torch_gradient_target
+
+        return torch_gradient_target(self.net, self.encode, self.net.embedding, self.tokenizer.tokens, self.tokenizer)
 
     def predict_proba(self, texts):
         with torch.no_grad():

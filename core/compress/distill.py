@@ -23,7 +23,7 @@ from torch import nn
 
 from ..base import TextClassifier
 from ..data import Split, TextDataset
-from ..errors import ParamError
+from ..errors import DataError, ParamError
 from ..params import Param, resolve
 from ..progress import ProgressCallback, null_progress
 
@@ -61,7 +61,7 @@ def read_extra_texts(path: str, limit: int) -> list[str]:
     """Non-empty lines of a UTF-8 text file (at most `limit`)."""
     p = Path(path).expanduser()
     if not p.is_file():
-        raise FileNotFoundError(f"extra_texts: no file {p}")
+        raise DataError(f"extra_texts: no file {p}")
     lines = [line.strip() for line in p.read_text(encoding="utf-8", errors="replace").splitlines()]
     return [t for t in lines if t][:limit]
 
@@ -168,7 +168,7 @@ def distill(teacher: TextClassifier, fresh_teacher: TextClassifier | None, ds: T
     info: dict[str, Any] = {"student": kind, "alpha": own["alpha"], "temperature": own["temperature"],
                             "train_rows": len(train_ds.train), "extra_texts": n_extra}
     if kind == "shallow":
-        from ..models import transformer as tf
+        from ..models import transformer_fit as tf
 
         params = resolve(tf.PARAMS, {k: v for k, v in given.items() if k in {p.name for p in tf.PARAMS}})
         layers = [int(x) for x in own["layers"]]

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from ..errors import ArtifactError, ParamError
+
 ENCODING_KEY = "textlab_encoding"
 STORAGES = ("fp32", "fp16", "bf16", "int8")
 #: tensors smaller than this stay float32 under int8 storage (biases, norms: negligible size, sensitive)
@@ -28,8 +30,8 @@ MIN_INT8 = 1024
 _HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-class StorageError(ValueError):
-    """A variant's weight files are missing or were not written by this module."""
+class StorageError(ArtifactError, ValueError):
+    """A variant's weight files are missing or were not written by this module (also a ValueError, as before)."""
 
 
 def int8_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,7 +59,7 @@ def _zero_index(w: torch.Tensor, dim: int) -> torch.Tensor | None:
 def encode_tensors(tensors: dict[str, torch.Tensor], storage: str) -> tuple[dict[str, torch.Tensor], dict]:
     """Encode one file's tensors; returns (tensors to write, per-tensor encoding record)."""
     if storage not in STORAGES:
-        raise StorageError(f"storage must be one of {STORAGES}, got {storage!r}")
+        raise ParamError(f"storage must be one of {STORAGES}, got {storage!r}")
     out: dict[str, torch.Tensor] = {}
     record: dict[str, dict] = {}
     for name, w in tensors.items():

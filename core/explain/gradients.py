@@ -1,8 +1,8 @@
 """Integrated gradients (captum LayerIntegratedGradients on the input embedding layer).
 
-Hook a family implements to get this explainer (and declares the "gradients" capability):
+The hook is part of the model contract (core.base): a model declaring the "gradients" capability implements
 
-    def gradient_target(self) -> core.explain.gradients.GradientTarget   # or a dict with the same keys
+    def gradient_target(self) -> core.base.GradientTarget
 
     GradientTarget(
         forward,      # (input_ids LongTensor (B, T), attention_mask LongTensor (B, T)) -> logits (B, k);
@@ -15,11 +15,10 @@ Hook a family implements to get this explainer (and declares the "gradients" cap
         keep_ids=(),       # ids left unchanged in the baseline, e.g. (cls_id, sep_id) for BERT
     )
 
-Models without `gradient_target()` still work when they follow the torch families' conventions
-(core.models.torch_base / transformer): `model.encode([text]) -> {"input_ids", "attention_mask", ...}`,
-`model.embedding_layer` (a module, or a method returning it), `model.net(**batch) -> logits`, and the display
-tokens from `model.pieces(text)` or `model.tokenizer.tokens(text)`; the pad id (tokenizer.pad_token_id, else 0)
-is the baseline and special-token positions ([CLS], <cls>, [SEP]) are kept in it (`adapter_target`).
+The torch families build theirs with `core.models.torch_base.torch_gradient_target(net, encode, embedding,
+tokens, tokenizer)`: the pad id is the baseline and special-token positions ([CLS], <cls>, [SEP]) are kept in it.
+Objects outside the TextClassifier contract (a bare torch model in a notebook) work too when they have a
+`gradient_target()` method.
 
 Example of an explicit hook for a Hugging Face encoder: forward = lambda ids, m: hf_model(input_ids=ids, attention_mask=m).logits,
 embedding = hf_model.get_input_embeddings(), encode tokenises with the model's tokenizer and returns
@@ -31,84 +30,24 @@ the gap is returned as extra["delta"].
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from ..base import CapabilityError
+from ..base import CapabilityError, GradientTarget, TextClassifier
 from .attention import merge_pieces
 from .attribution import TokenAttribution
 
 DEFAULT_STEPS = 32
 
 
-@dataclass
-class GradientTarget:
-    """What integrated gradients needs from a torch model (see the module docstring)."""
-
-    forward: Callable[[Any, Any], Any]
-    embedding: Any
-    encode: Callable[[str], tuple[Any, Any, list[str]]]
-    baseline_id: int = 0
-    keep_ids: tuple[int, ...] = ()
-
-
-def adapter_target(model) -> GradientTarget:
-    """GradientTarget from the torch families' conventions (see the module docstring)."""
-    import torch
-
-    layer = model.embedding_layer
-    embedding = layer if isinstance(layer, torch.nn.Module) else layer()
-    net = model.net
-    extra: dict = {}
-
-    def encode(text: str):
-        batch = dict(model.encode([text]))
-        ids, mask = batch.pop("input_ids"), batch.pop("attention_mask")
-        extra.clear()
-        extra.update(batch)  # token_type_ids, penalty_mask ...: repeated to the IG batch in forward
-        if hasattr(model, "pieces"):
-            tokens = list(model.pieces(text))
-        elif hasattr(getattr(model, "tokenizer", None), "tokens"):
-            tokens = list(model.tokenizer.tokens(text))
-        else:
-            tokens = list(model.tokenizer.convert_ids_to_tokens(ids[0].tolist()))
-        tokens = tokens[: ids.shape[1]] + ["<pad>"] * max(0, ids.shape[1] - len(tokens))
-        return ids, mask, tokens
-
-    def forward(ids, mask):
-        kwargs = {k: v.expand(ids.shape[0], *v.shape[1:]) if torch.is_tensor(v) else v for k, v in extra.items()}
-        out = net(input_ids=ids, attention_mask=mask, **kwargs)
-        return out.logits if hasattr(out, "logits") else out
-
-    tok = getattr(model, "tokenizer", None)
-    pad = getattr(tok, "pad_token_id", None)
-    return GradientTarget(forward, embedding, encode, baseline_id=int(pad) if pad is not None else 0,
-                          keep_ids=_special_ids(tok))
-
-
-def _special_ids(tok) -> tuple[int, ...]:
-    ids = [getattr(tok, a, None) for a in ("cls_token_id", "sep_token_id", "bos_token_id", "eos_token_id")]
-    if hasattr(tok, "add_cls"):  # core.tokenization scratch tokenizers: <cls> = 2
-        from ..tokenization import CLS_ID
-
-        ids.append(CLS_ID)
-    return tuple(int(i) for i in ids if i is not None)
-
-
 def _target(model) -> GradientTarget:
-    ok = (hasattr(model, "has") and model.has("gradients")) or not hasattr(model, "has")
-    conventions = all(hasattr(model, a) for a in ("encode", "embedding_layer", "net"))
-    if not ok or not (hasattr(model, "gradient_target") or conventions):
-        raise CapabilityError(f"{getattr(model, 'kind', type(model).__name__)} models do not provide gradients")
-    if not hasattr(model, "gradient_target"):
-        return adapter_target(model)
-    t = model.gradient_target()
-    if isinstance(t, GradientTarget):
-        return t
-    if isinstance(t, dict):
-        return GradientTarget(**t)
-    return GradientTarget(*t)
+    """The model's declared hooks (CapabilityError when it does not declare "gradients")."""
+    if isinstance(model, TextClassifier):
+        if not model.has("gradients"):
+            raise CapabilityError(f"{model.kind} models do not provide gradients")
+        return model.gradient_target()
+    hook = getattr(model, "gradient_target", None)  # a bare torch model outside the TextClassifier contract
+    if hook is None:
+        raise CapabilityError(f"{type(model).__name__} has no gradient_target(): no gradients to attribute")
+    return hook()
 
 
 def integrated_gradients(model, text: str, class_index: int, *, n_steps: int = DEFAULT_STEPS,
@@ -116,7 +55,7 @@ def integrated_gradients(model, text: str, class_index: int, *, n_steps: int = D
                          internal_batch_size: int = 16) -> TokenAttribution:
     """Integrated-gradients attribution of `text` towards `class_index` -> TokenAttribution.
 
-    model: anything with `gradient_target()` (and, if it is a TextClassifier, the "gradients" capability);
+    model: a TextClassifier declaring the "gradients" capability (or any object with `gradient_target()`);
     raises CapabilityError otherwise. `merge` merges word pieces into words (sums their values).
     """
     import torch
@@ -160,8 +99,9 @@ def integrated_gradients(model, text: str, class_index: int, *, n_steps: int = D
 
 def supports_gradients(model) -> bool:
     """True when `integrated_gradients(model, ...)` can run."""
-    return bool(getattr(model, "has", lambda c: False)("gradients")) and (
-        hasattr(model, "gradient_target") or all(hasattr(model, a) for a in ("encode", "embedding_layer", "net")))
+    if isinstance(model, TextClassifier):
+        return model.has("gradients")
+    return callable(getattr(model, "gradient_target", None))
 
 
-__all__ = ["GradientTarget", "adapter_target", "integrated_gradients", "supports_gradients", "DEFAULT_STEPS"]
+__all__ = ["GradientTarget", "integrated_gradients", "supports_gradients", "DEFAULT_STEPS"]

@@ -1,9 +1,9 @@
 """SHAP for any text classifier through its `predict_proba`, plus the exact path for linear models.
 
 `explain(model_or_fn, text, class_index)`:
-- models declaring the "contributions" capability (TF-IDF + linear) answer exactly and fast via
-  `model.contributions(text, class_index) -> list[(token, value)]` (optional
-  `model.contributions_base(class_index) -> float` gives the base value);
+- models declaring the "contributions" capability (TF-IDF + linear) answer exactly and fast via the declared
+  `model.contributions(text, class_index) -> list[(token, value)]` and
+  `model.contributions_base(class_index) -> float` (the base value);
 - everything else goes through shap's Partition explainer with a Text masker whose tokenizer is a
   regex word tokenizer (`WordTokenizer`, same units as `core.base.simple_tokenize`, no network). Masked
   words are replaced by "..." (a collapse of consecutive masked words into one), which a TF-IDF model
@@ -75,11 +75,11 @@ def _proba_fn(model: TextClassifier | ProbaFn) -> ProbaFn:
 
 def linear_contributions(model, text: str, class_index: int) -> TokenAttribution:
     """Exact attribution of a linear model (needs the "contributions" capability)."""
-    if not (hasattr(model, "has") and model.has("contributions")) or not hasattr(model, "contributions"):
+    if not (isinstance(model, TextClassifier) and model.has("contributions")):
         raise CapabilityError(f"{getattr(model, 'kind', type(model).__name__)} models do not provide contributions")
     t0 = time.perf_counter()
     pairs = list(model.contributions(text, class_index))
-    base = float(model.contributions_base(class_index)) if hasattr(model, "contributions_base") else float("nan")
+    base = float(model.contributions_base(class_index))
     tokens = [str(t) for t, _ in pairs]
     values = np.array([float(v) for _, v in pairs], dtype=np.float64)
     return TokenAttribution(tokens, values, base, class_index, "linear",
@@ -176,8 +176,7 @@ def explain(model: TextClassifier | ProbaFn, text: str, class_index: int, *, max
     if method not in ("auto", "linear", "shap"):
         raise ValueError("method must be 'auto', 'linear' or 'shap'")
     use_linear = method == "linear" or (
-        method == "auto" and isinstance(model, TextClassifier) and model.has("contributions")
-        and hasattr(model, "contributions"))
+        method == "auto" and isinstance(model, TextClassifier) and model.has("contributions"))
     key = (model_id, text, int(class_index), int(max_evals), output, "linear" if use_linear else "shap")
     if model_id is not None:
         with _LOCK:

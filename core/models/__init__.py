@@ -10,11 +10,19 @@ Each family is a module exposing:
         `params` are already resolved (defaults + validation); returns the model and a
         `train_info` dict (history, chosen hyper-parameters, ...) stored in metrics.json.
 Modules are imported lazily so the TF-IDF path never imports torch.
+
+Inference never imports training code: a family module holds the classifier (inference, explanations,
+save/load) and the module-level names above; its settings and training (PARAMS, fit, check_params, ...) live in
+a `<family>_fit` module that the family module re-exports on first use (`training_attributes`). Loading a saved
+model and predicting therefore never imports core.trainer, core.train, accelerate or peft
+(tests/test_contract.py checks this for every kind).
 """
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable
 from types import ModuleType
+from typing import Any
 
 from ..base import TextClassifier
 from ..errors import ParamError
@@ -33,6 +41,19 @@ DERIVED: dict[str, str] = {
     "ensemble": ".ensemble",    # weighted vote of saved models (also: python -m core train --model ensemble)
     "onnx": "core.compress.onnx_int8",  # ONNX Runtime int8 export of a transformer model
 }
+
+
+def training_attributes(module: str, fit_module: str, names: Iterable[str]) -> Callable[[str], Any]:
+    """A module-level `__getattr__` for family `module` that imports `fit_module` (relative to this package) the
+    first time one of `names` is read, e.g. `tfidf.fit` or `family("tfidf").PARAMS`."""
+    lazy = frozenset(names)
+
+    def __getattr__(name: str) -> Any:
+        if name in lazy:
+            return getattr(importlib.import_module(fit_module, __name__), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
 def family(kind: str) -> ModuleType:

@@ -19,6 +19,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from ..errors import ParamError
+
 
 class HeadOutput(NamedTuple):
     logits: torch.Tensor                 # (B, k)
@@ -164,7 +166,7 @@ _OPTIONS: dict[str, set[str]] = {
 def build_head(name: str, hidden: int, n_labels: int, **opts) -> _Head:
     """Head `name` for encoder width `hidden` and `n_labels` outputs; options a head does not use are ignored."""
     if name not in HEADS:
-        raise ValueError(f"unknown head {name!r}; known: {sorted(HEADS)}")
+        raise ParamError(f"unknown head {name!r}; known: {sorted(HEADS)}")
     cls = HEADS[name][0]
     return cls(hidden, n_labels, **{k: v for k, v in opts.items() if k in _OPTIONS[name]})
 

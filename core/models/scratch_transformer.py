@@ -3,47 +3,29 @@
 Pre-LayerNorm blocks; our own multi-head attention so every layer's per-head attention matrix can be read
 out (`attention(text)` -> (layers, heads, T, T)); training and plain prediction use PyTorch's fused
 scaled-dot-product attention, which gives the same result without materialising the weights.
+This module is the classifier (inference, explanations, save/load); settings and `fit` live in
+core/models/scratch_transformer_fit.py (re-exported here on first use).
 """
 from __future__ import annotations
 
 import math
-from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..base import Attention
-from ..data import TextDataset
-from ..params import Param, ParamError
-from ..progress import ProgressCallback
-from ..tokenization import build_tokenizer
-from ..trainer import loop_config, loop_params, seed_everything, train_loop
+from ..errors import ParamError
+from . import training_attributes
 from .torch_base import TorchTextClassifier
 
 KIND = "scratch_transformer"
 TITLE = "Small transformer (from scratch)"
 DESCRIPTION = "A few transformer encoder layers trained on this dataset only; per-head attention maps."
 
-OWN_PARAMS: list[Param] = [
-    Param("num_layers", 2, "encoder layers", min=1, max=12),
-    Param("num_heads", 4, "attention heads per layer (must divide d_model)", min=1, max=32),
-    Param("d_model", 128, "token vector width", min=16, max=1024),
-    Param("ff_dim", 256, "width of the feed-forward sub-layer", min=16, max=8192),
-    Param("dropout", 0.1, "dropout on embeddings, attention and sub-layer outputs", min=0.0, max=0.9),
-    Param("positional", "learned", "learned position vectors or fixed sinusoids", choices=("learned", "sinusoidal")),
-    Param("pooling", "mean", "sentence vector: mean of the tokens or a <cls> token", choices=("mean", "cls")),
-    Param("tokenizer", "bpe", "byte-pair encoding or word vocabulary", choices=("bpe", "word")),
-    Param("bpe_vocab_size", 8000, "BPE tokenizer: vocabulary size", min=100, max=200_000, advanced=True),
-    Param("min_freq", 2, "minimum count of a token / merge in the training split", min=1, advanced=True),
-    Param("max_vocab", 30000, "word tokenizer: maximum vocabulary size", min=100, max=1_000_000, advanced=True),
-    Param("lowercase", True, "lower-case the text before tokenising", advanced=True),
-    Param("max_length", 0, "truncate texts to this many tokens (0 = 95th percentile of the training split)",
-          min=0, max=1024),
-]
-PARAMS: list[Param] = OWN_PARAMS + loop_params(epochs=4, batch_size=64, lr=1e-3, weight_decay=0.01,
-                                               warmup_ratio=0.1, patience=2)
+#: names defined by the training module core/models/scratch_transformer_fit.py, imported from it on first use
+__getattr__ = training_attributes(__name__, ".scratch_transformer_fit", {"OWN_PARAMS", "PARAMS", "check_params",
+                                                                        "fit"})
 
 
 class SelfAttention(nn.Module):
@@ -52,7 +34,7 @@ class SelfAttention(nn.Module):
     def __init__(self, d_model: int, num_heads: int, dropout: float) -> None:
         super().__init__()
         if d_model % num_heads:
-            raise ValueError(f"num_heads ({num_heads}) must divide d_model ({d_model})")
+            raise ParamError(f"num_heads ({num_heads}) must divide d_model ({d_model})")
         self.h, self.dh, self.p = num_heads, d_model // num_heads, dropout
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.out = nn.Linear(d_model, d_model)
@@ -175,31 +157,3 @@ class ScratchTransformerClassifier(TorchTextClassifier):
 
 
 CLASSIFIER = ScratchTransformerClassifier
-
-
-def check_params(params: dict) -> dict:
-    """Cross-setting checks, run by core.train.run and the Train page before any work starts."""
-    if params["d_model"] % params["num_heads"]:
-        raise ParamError(f"num_heads ({params['num_heads']}) must divide d_model ({params['d_model']})")
-    return params
-
-
-def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = None,
-        soft_targets: np.ndarray | None = None, **distill: Any) -> tuple[ScratchTransformerClassifier, dict]:
-    """Train the tokenizer on the training split, then the encoder with `core.trainer.train_loop`."""
-    cfg = loop_config(params)
-    seed_everything(cfg.seed)
-    check_params(params)
-    tok = build_tokenizer(params["tokenizer"], dataset.train.texts, min_freq=params["min_freq"],
-                          max_size=params["max_vocab"], vocab_size=params["bpe_vocab_size"],
-                          lowercase=params["lowercase"], add_cls=params["pooling"] == "cls",
-                          max_length=params["max_length"])
-    net_config = {k: params[k] for k in ("num_layers", "num_heads", "d_model", "ff_dim", "dropout", "positional",
-                                         "pooling")}
-    net_config.update(vocab_size=tok.vocab_size, n_labels=dataset.n_labels, max_positions=tok.max_length)
-    net = TransformerNet(**net_config)
-    encode = tok.cached(dataset.train.texts + dataset.validation.texts)
-    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, **distill)
-    model = ScratchTransformerClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
-    info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length, "tokenizer": tok.kind}
-    return model, info

@@ -5,6 +5,8 @@ A network used with `TorchTextClassifier` is an nn.Module built as `NET(**net_co
     forward(input_ids, attention_mask) -> logits (B, k)
     pool(input_ids, attention_mask)    -> pooled sentence vector (B, d)
     embedding                          the token nn.Embedding (gradient attributions hook onto it)
+`torch_gradient_target` builds the integrated-gradients hooks (core.base.GradientTarget) of any torch network;
+both this base and the pretrained-encoder family use it.
 Folder layout written by `save`: config.json (kind, labels, multilabel, threshold, net config, extra),
 model.safetensors (weights), tokenizer/ (json). `load` needs nothing else.
 """
@@ -19,8 +21,9 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..base import TextClassifier
-from ..tokenization import ScratchTokenizer, load_tokenizer
+from ..base import GradientTarget, TextClassifier
+from ..errors import ArtifactError
+from ..tokenization import CLS_ID, ScratchTokenizer, load_tokenizer
 
 Encode = Callable[[list[str]], dict[str, torch.Tensor]]
 
@@ -92,6 +95,38 @@ def load_weights(model: torch.nn.Module, path: Path) -> None:
     load_model(model, str(path), strict=True, device="cpu")
 
 
+def torch_gradient_target(net: torch.nn.Module, encode: Encode, embedding: torch.nn.Module,
+                          tokens: Callable[[str], list[str]], tokenizer: Any) -> GradientTarget:
+    """Integrated-gradients hooks of a torch classifier network.
+
+    net(input_ids=, attention_mask=, **extra) -> logits (B, k) (or an output with `.logits`); `encode([text])` ->
+    batch with input_ids / attention_mask (1, T) and any extra inputs (token_type_ids, penalty_mask), which are
+    repeated over the IG batch; `tokens(text)` -> the display tokens of the T positions (padded with "<pad>" /
+    cut to T). Baseline: the tokenizer's pad id (else 0), with its special ids ([CLS], [SEP], <cls>) kept.
+    """
+    extra: dict[str, Any] = {}
+
+    def encode_one(text: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        batch = dict(encode([text]))
+        ids, mask = batch.pop("input_ids"), batch.pop("attention_mask")
+        extra.clear()
+        extra.update(batch)
+        toks = list(tokens(text))[: ids.shape[1]]
+        return ids, mask, toks + ["<pad>"] * (ids.shape[1] - len(toks))
+
+    def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        kwargs = {k: v.expand(ids.shape[0], *v.shape[1:]) if torch.is_tensor(v) else v for k, v in extra.items()}
+        out = net(input_ids=ids, attention_mask=mask, **kwargs)
+        return out.logits if hasattr(out, "logits") else out
+
+    pad = getattr(tokenizer, "pad_token_id", None)
+    special = [getattr(tokenizer, a, None) for a in ("cls_token_id", "sep_token_id", "bos_token_id", "eos_token_id")]
+    if isinstance(tokenizer, ScratchTokenizer):  # <cls> (present when the tokenizer adds it)
+        special.append(CLS_ID)
+    return GradientTarget(forward, embedding, encode_one, baseline_id=int(pad) if pad is not None else 0,
+                          keep_ids=tuple(int(i) for i in special if i is not None))
+
+
 class TorchTextClassifier(TextClassifier):
     """A from-scratch torch network + scratch tokenizer. Subclasses set `kind`, `NET` and `capabilities`."""
 
@@ -112,10 +147,14 @@ class TorchTextClassifier(TextClassifier):
         """Padded model inputs (input_ids, attention_mask) on the CPU."""
         return self.tokenizer.encode(list(texts))
 
-    @property
     def embedding_layer(self) -> torch.nn.Embedding:
         """The token embedding (for gradient x input / integrated gradients)."""
         return self.net.embedding
+
+    def gradient_target(self) -> GradientTarget:
+        """Integrated-gradients hooks over the token embedding; tokens are the tokenizer's units."""
+        return torch_gradient_target(self.net, self.encode, self.embedding_layer(), self.tokenizer.tokens,
+                                     self.tokenizer)
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         return predict_logits(self.net, self.encode, list(texts), self.batch_size)
@@ -151,7 +190,7 @@ class TorchTextClassifier(TextClassifier):
         directory = Path(directory)
         config = json.loads((directory / "config.json").read_text())
         if config.get("kind") != cls.kind:
-            raise ValueError(f"{directory} holds a {config.get('kind')!r} model, not {cls.kind!r}")
+            raise ArtifactError(f"{directory} holds a {config.get('kind')!r} model, not {cls.kind!r}")
         net = cls.NET(**config["net"])
         load_weights(net, directory / "model.safetensors")
         model = cls(net, load_tokenizer(directory / "tokenizer"), config["labels"], config["multilabel"],

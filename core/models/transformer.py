@@ -1,5 +1,9 @@
 """Pretrained encoders (default all-MiniLM-L6-v2) fine-tuned with a pluggable head: full, frozen or LoRA.
 
+This module is the classifier (inference, explanations, save/load); settings, `build`, `train` and `fit` live in
+core/models/transformer_fit.py and are re-exported from here on first use (`transformer.fit`), so loading a saved
+model never imports the training loop or peft.
+
 Training (`fit`) builds the network, picks the trainable parameters by mode and runs the shared loop
 (`core.trainer.train_loop`: dynamic padding, length-bucketed batches, best-on-validation checkpoint):
     full    every weight trains (default lr 5e-5)
@@ -21,6 +25,7 @@ Saved folder (`save` / `load`, never touches the network):
                       kept for provenance / reuse on the base backbone; loading uses the merged encoder/
 
 Gradient hooks (for captum integrated gradients):
+    clf.gradient_target() -> core.base.GradientTarget (what core.explain.gradients uses)
     clf.encode(texts) -> batch dict;  clf.embedding_layer() -> the word-embedding nn.Embedding
     clf.input_embeddings(texts) -> (inputs_embeds (B, T, H), batch)   word embeddings only; position and
         token-type embeddings are added inside the encoder, so these are the tensors to attribute to
@@ -42,53 +47,24 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import Attention, TextClassifier
-from ..data import TextDataset
-from ..params import Param
-from ..progress import ProgressCallback, null_progress
-from .heads import HEADS, build_head, head_options
+from ..base import Attention, GradientTarget, TextClassifier
+from ..errors import ArtifactError, CapabilityError, ParamError
+from . import training_attributes
+from .heads import build_head
+from .torch_base import logits_to_proba, predict_logits, torch_gradient_target
+from .transformer_net import EncoderClassifier, _base_encoder  # noqa: F401 - re-exported
 
 KIND = "transformer"
 TITLE = "Pretrained encoder (MiniLM)"
 DESCRIPTION = "Fine-tunes a pretrained encoder (all-MiniLM-L6-v2 by default) with a chosen head: full, frozen or LoRA."
 
 MODES = ("full", "frozen", "lora")
-#: learning rate used when `lr` is 0 (auto), per mode
-AUTO_LR = {"full": 5e-5, "frozen": 1e-2, "lora": 2e-3}
 POOLINGS = ("cls", "mean", "head")
 FORMAT = 1
 
-
-def _params() -> list[Param]:
-    from ..trainer import loop_params
-
-    own = [
-        Param("backbone", "minilm-l6", "encoder: a known name (minilm-l6), a local save_pretrained folder or an "
-              "'org/name' hub id (hub ids need internet)"),
-        Param("head", "cls", "classification head over the token states", choices=tuple(HEADS)),
-        Param("mode", "full", "full fine-tuning, frozen encoder (head only) or LoRA adapters", choices=MODES),
-        Param("lora_r", 8, "LoRA rank", min=1, max=256),
-        Param("lora_alpha", 16, "LoRA scaling alpha (update scaled by alpha / r)", min=1, max=1024),
-        Param("lora_dropout", 0.1, "dropout on the LoRA input", min=0.0, max=0.9, advanced=True),
-        Param("lora_target_modules", ["query", "value"], "module names that get LoRA adapters "
-              "(BERT: query, key, value, dense)", type=list, advanced=True),
-        Param("max_length", 0, "truncation length in word pieces (0 = from the training texts: the smallest of "
-              "16/32/64/128/256/512 covering 95% of them)", min=0, max=8192),
-        Param("penalised_words", [], "attention head only: words whose pooling weight is pushed down "
-              "(comma separated)", type=list, advanced=True),
-        Param("penalty_strength", 2.0, "how much the pooling logit of a penalised word is lowered", min=0.0,
-              max=100.0, advanced=True),
-        Param("head_dropout", 0.1, "dropout before the head's linear layer", min=0.0, max=0.9, advanced=True),
-        Param("head_lr", 0.0, "learning rate of the head (0 = same as lr)", min=0.0, max=1.0, advanced=True),
-    ]
-    loop = loop_params(epochs=2, batch_size=32, evals_per_epoch=2, patience=2, eval_batch_size=64)
-    # lr depends on the mode, so 0 means "pick by mode" (AUTO_LR)
-    loop = [Param("lr", 0.0, "peak learning rate (0 = auto: 5e-5 full, 1e-2 frozen, 2e-3 LoRA)", min=0.0, max=1.0)
-            if p.name == "lr" else p for p in loop]
-    return own + loop
-
-
-PARAMS: list[Param] = _params()
+#: names defined by the training module core/models/transformer_fit.py, imported from it on first use
+__getattr__ = training_attributes(__name__, ".transformer_fit", {
+    "PARAMS", "AUTO_LR", "create", "build", "train", "fit", "auto_max_length", "_param_groups", "_param_summary"})
 
 
 # ----------------------------------------------------------------------------------------------- word pieces
@@ -139,65 +115,9 @@ def merge_pieces(weights: np.ndarray, index: list[int]) -> np.ndarray:
     return (w @ onehot).astype(np.float32)
 
 
-# ----------------------------------------------------------------------------------------------- network
-class EncoderClassifier(nn.Module):
-    """encoder (HF AutoModel) + head. `forward(**batch)` -> logits (B, k), the contract of the training loop."""
-
-    def __init__(self, encoder: nn.Module, head: nn.Module, frozen: bool = False) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.head = head
-        self.frozen = frozen
-
-    def train(self, mode: bool = True) -> EncoderClassifier:
-        super().train(mode)
-        if self.frozen:  # a frozen encoder keeps dropout off: its features must not change between steps
-            self.encoder.eval()
-        return self
-
-    def run(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
-            token_type_ids: torch.Tensor | None = None, penalty_mask: torch.Tensor | None = None,
-            inputs_embeds: torch.Tensor | None = None, output_attentions: bool = False) -> dict[str, Any]:
-        """Everything: logits, pooled, pooling weights, last hidden states (B, T, H), attentions (L × (B, H, T, T))."""
-        kwargs: dict[str, Any] = {"attention_mask": attention_mask}
-        if token_type_ids is not None:
-            kwargs["token_type_ids"] = token_type_ids
-        if inputs_embeds is not None:
-            kwargs["inputs_embeds"] = inputs_embeds
-        else:
-            kwargs["input_ids"] = input_ids
-        if output_attentions:
-            kwargs["output_attentions"] = True
-        if self.frozen and self.training and inputs_embeds is None:
-            with torch.no_grad():  # no activations kept for backward: frozen training is several times faster
-                out = self.encoder(**kwargs)
-        else:
-            out = self.encoder(**kwargs)
-        states = out.last_hidden_state
-        head = self.head(states, attention_mask, penalty_mask)
-        return {"logits": head.logits, "pooled": head.pooled, "weights": head.weights, "states": states,
-                "attentions": getattr(out, "attentions", None)}
-
-    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None, penalty_mask: torch.Tensor | None = None,
-                inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
-        return self.run(input_ids, attention_mask, token_type_ids, penalty_mask, inputs_embeds)["logits"]
-
-
-def _base_encoder(encoder: nn.Module) -> nn.Module:
-    """The transformers model under a peft wrapper (or the encoder itself)."""
-    return encoder.get_base_model() if hasattr(encoder, "get_base_model") else encoder
-
-
-def _param_summary(n_trainable: int, n_total: int) -> str:
-    """'75,268 of 22.8M trainable = 0.33%'."""
-    total = f"{n_total / 1e6:.1f}M" if n_total >= 1e6 else f"{n_total / 1e3:.1f}k"
-    return f"{n_trainable:,} of {total} trainable = {100 * n_trainable / max(n_total, 1):.2f}%"
-
-
 # ----------------------------------------------------------------------------------------------- classifier
 class TransformerClassifier(TextClassifier):
-    """A pretrained encoder + head. Build with `TransformerClassifier.create(...)`, train with `fit`."""
+    """A pretrained encoder + head. Build with `transformer_fit.create(...)` / `build(...)`, train with `fit`."""
 
     kind = KIND
     capabilities = frozenset({"attention", "embed", "gradients", "tokens"})
@@ -215,44 +135,6 @@ class TransformerClassifier(TextClassifier):
         self._attn_lock = threading.Lock()
 
     # ------------------------------------------------------------------ construction
-    @classmethod
-    def create(cls, labels: list[str], multilabel: bool, *, backbone: str = "minilm-l6", head: str = "cls",
-               mode: str = "full", max_length: int = 128, head_opts: dict | None = None,
-               penalised_words: Sequence[str] = (), lora: dict | None = None, encoder: nn.Module | None = None,
-               tokenizer: Any = None) -> TransformerClassifier:
-        """An untrained classifier. `encoder` / `tokenizer` may be passed directly (tests use a tiny BERT);
-        otherwise they come from `core.backbones`. `lora`: {r, alpha, dropout, target_modules}."""
-        from .. import backbones
-
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
-        if penalised_words and head != "attention":
-            raise ValueError("penalised_words only works with head=attention (it lowers attention-pooling weights)")
-        if encoder is None:
-            encoder = backbones.load_encoder(backbone)
-        if tokenizer is None:
-            tokenizer = backbones.load_tokenizer(backbone)
-        if not getattr(tokenizer, "is_fast", False):
-            raise ValueError("the backbone needs a fast (Rust) tokenizer: word ids and offsets are used")
-        hidden = int(encoder.config.hidden_size)
-        head_opts = head_options(head, dict(head_opts or {}))
-        head_mod = build_head(head, hidden, len(labels), **head_opts)
-        config = {"backbone": backbone, "head": head, "head_options": head_opts, "mode": mode,
-                  "max_length": int(max_length), "penalised_words": list(penalised_words), "lora": None}
-        if mode == "frozen":
-            for p in encoder.parameters():
-                p.requires_grad_(False)
-        elif mode == "lora":
-            from peft import LoraConfig, get_peft_model
-
-            lora = {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ["query", "value"], **(lora or {})}
-            encoder = get_peft_model(encoder, LoraConfig(r=int(lora["r"]), lora_alpha=int(lora["alpha"]),
-                                                         lora_dropout=float(lora["dropout"]),
-                                                         target_modules=list(lora["target_modules"]), bias="none"))
-            config["lora"] = lora
-        net = EncoderClassifier(encoder, head_mod, frozen=(mode == "frozen"))
-        return cls(net, tokenizer, labels, multilabel, config)
-
     def finalize(self) -> None:
         """After training: merge LoRA adapters into the encoder (keeping the adapter files for `save`), unfreeze
         the flag used by training, switch to eval mode."""
@@ -325,16 +207,12 @@ class TransformerClassifier(TextClassifier):
     # ------------------------------------------------------------------ inference
     def predict_logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """(n, k) float32 logits (length-sorted batches, inference mode)."""
-        from ..trainer import predict_logits
-
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), np.float32)
         return predict_logits(self.net, self.encode, texts, batch_size)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        from ..trainer import logits_to_proba
-
         return logits_to_proba(self.predict_logits(texts), self.multilabel)
 
     @torch.inference_mode()
@@ -344,7 +222,7 @@ class TransformerClassifier(TextClassifier):
         from .heads import masked_mean
 
         if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}")
+            raise ParamError(f"pooling must be one of {POOLINGS}")
         texts = list(texts)
         self.net.eval()
         order = np.argsort([len(t) for t in texts], kind="stable")
@@ -389,7 +267,7 @@ class TransformerClassifier(TextClassifier):
         batch, pieces, words, index = self._pieces_and_words(text)
         if kind == "pooling":
             if self.config["head"] != "attention":
-                raise ValueError("pooling weights exist only for head=attention")
+                raise CapabilityError("pooling weights exist only for head=attention")
             with torch.inference_mode():
                 self.net.eval()
                 w = self.net.run(**batch)["weights"][0].float().numpy()
@@ -406,12 +284,17 @@ class TransformerClassifier(TextClassifier):
                 raise RuntimeError("the encoder returned no attention weights")
             w = torch.stack([a[0] for a in atts]).float().numpy()  # (L, H, T, T)
         else:
-            raise ValueError("kind must be 'self' or 'pooling'")
+            raise ParamError("kind must be 'self' or 'pooling'")
         if not merge:
             return Attention(tokens=pieces, weights=w.astype(np.float32), kind=kind, pieces=list(pieces))
         return Attention(tokens=words, weights=merge_pieces(w, index), kind=kind, pieces=list(pieces))
 
     # ------------------------------------------------------------------ gradients (captum)
+    def gradient_target(self) -> GradientTarget:
+        """Integrated-gradients hooks: the network, its word-embedding layer, the word pieces as tokens (the
+        explainer merges them into words), [PAD] as baseline with [CLS] / [SEP] kept."""
+        return torch_gradient_target(self.net, self.encode, self.embedding_layer(), self.pieces, self.tokenizer)
+
     def embedding_layer(self) -> nn.Module:
         """The encoder's word-embedding layer (for captum LayerIntegratedGradients)."""
         return _base_encoder(self.net.encoder).get_input_embeddings()
@@ -463,7 +346,7 @@ class TransformerClassifier(TextClassifier):
         directory = Path(directory)
         meta = json.loads((directory / "classifier.json").read_text())
         if meta.get("format", 1) > FORMAT:
-            raise ValueError(f"{directory} was written by a newer version (format {meta['format']})")
+            raise ArtifactError(f"{directory} was written by a newer version (format {meta['format']})")
         tokenizer = AutoTokenizer.from_pretrained(directory / "tokenizer", local_files_only=True)
         # use_safetensors: an artifact's encoder is always safetensors; never fall back to a pickled .bin
         encoder = AutoModel.from_pretrained(directory / "encoder", attn_implementation="sdpa",
@@ -483,99 +366,3 @@ class TransformerClassifier(TextClassifier):
 
 
 CLASSIFIER = TransformerClassifier
-
-
-# ----------------------------------------------------------------------------------------------- training
-def auto_max_length(texts: Sequence[str], tokenizer: Any, percentile: float = 95.0, sample: int = 2000,
-                    limit: int = 512) -> int:
-    """Truncation length covering `percentile`% of `texts` (word pieces incl. special tokens), rounded up to a
-    multiple of 8 and clipped to [16, limit]. Uses a seeded sample of at most `sample` texts."""
-    texts = list(texts)
-    if not texts:
-        return 128
-    rng = np.random.default_rng(0)
-    if len(texts) > sample:
-        texts = [texts[i] for i in rng.choice(len(texts), sample, replace=False)]
-    lengths = [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
-    n = int(np.ceil(np.percentile(lengths, percentile) / 8) * 8)
-    return int(min(max(n, 16), limit))
-
-
-def _resolve_max_length(dataset: TextDataset, tokenizer: Any, encoder: nn.Module, requested: int) -> int:
-    limit = int(getattr(encoder.config, "max_position_embeddings", 512) or 512)
-    if requested:
-        return min(int(requested), limit)
-    try:  # the data module's suggestion (the number the Dataset page shows: 16/32/64/128/... covering 95%)
-        from ..data import suggest_max_length
-
-        n = int(suggest_max_length(dataset, tokenizer))
-    except ImportError:
-        return auto_max_length(dataset.train.texts, tokenizer, limit=limit)
-    return int(min(max(n, 16), limit))
-
-
-def _param_groups(model: TransformerClassifier, lr: float, head_lr: float, weight_decay: float) -> list[dict]:
-    """AdamW groups: encoder at `lr`, head at `head_lr`; no decay on biases / norms / embeddings."""
-    groups = []
-    for part, part_lr in ((model.net.encoder, lr), (model.net.head, head_lr)):
-        decay, no_decay = [], []
-        for name, p in part.named_parameters():
-            if not p.requires_grad:
-                continue
-            (no_decay if p.ndim < 2 or "norm" in name.lower() or "embed" in name.lower() else decay).append(p)
-        groups += [{"params": decay, "weight_decay": weight_decay, "lr": part_lr},
-                   {"params": no_decay, "weight_decay": 0.0, "lr": part_lr}]
-    return [g for g in groups if g["params"]]
-
-
-def build(dataset: TextDataset, params: dict[str, Any], *, encoder: nn.Module | None = None,
-          tokenizer: Any = None) -> TransformerClassifier:
-    """An untrained classifier for `dataset` from resolved `params` (max_length resolved from the data)."""
-    from .. import backbones
-
-    tokenizer = tokenizer if tokenizer is not None else backbones.load_tokenizer(params["backbone"])
-    encoder = encoder if encoder is not None else backbones.load_encoder(params["backbone"])
-    max_length = _resolve_max_length(dataset, tokenizer, encoder, params.get("max_length", 0))
-    lora = {"r": params["lora_r"], "alpha": params["lora_alpha"], "dropout": params["lora_dropout"],
-            "target_modules": list(params["lora_target_modules"])}
-    head_opts = {"dropout": params["head_dropout"], "penalty_strength": params["penalty_strength"]}
-    return TransformerClassifier.create(
-        dataset.labels, dataset.multilabel, backbone=params["backbone"], head=params["head"], mode=params["mode"],
-        max_length=max_length, head_opts=head_opts, penalised_words=params.get("penalised_words") or [],
-        lora=lora, encoder=encoder, tokenizer=tokenizer)
-
-
-def train(model: TransformerClassifier, dataset: TextDataset, params: dict[str, Any],
-          progress: ProgressCallback | None = None) -> dict:
-    """Run the shared loop on `model` (not finalized: LoRA adapters still separate); returns train_info."""
-    from ..trainer import loop_config, train_loop
-
-    cfg = loop_config({**params, "lr": params.get("lr") or AUTO_LR[params["mode"]]})
-    head_lr = params.get("head_lr") or cfg.lr
-    groups = _param_groups(model, cfg.lr, head_lr, cfg.weight_decay)
-    n_total = model.n_parameters()
-    n_trainable = int(sum(p.numel() for p in model.net.parameters() if p.requires_grad))
-    history = train_loop(model.net, model.encode, dataset, cfg, progress, param_groups=groups)
-    return {
-        "history": history,
-        "backbone": params["backbone"], "mode": params["mode"], "head": params["head"],
-        "max_length": model.max_length, "lr": cfg.lr, "head_lr": head_lr,
-        "n_parameters": n_total, "n_trainable": n_trainable,
-        "trainable": _param_summary(n_trainable, n_total),
-        "peak_memory_mb": history.get("peak_memory_mb"), "train_seconds": history.get("train_seconds"),
-        "lora": model.config.get("lora"),
-    }
-
-
-def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback | None = None
-        ) -> tuple[TransformerClassifier, dict]:
-    """Build, train (best validation state kept) and finalize a classifier; returns (model, train_info)."""
-    from ..trainer import seed_everything
-
-    progress = progress or null_progress
-    progress(0, 1, f"model: loading backbone {params['backbone']}")
-    seed_everything(int(params.get("seed", 0)))
-    model = build(dataset, params)
-    info = train(model, dataset, params, progress)
-    model.finalize()
-    return model, info

@@ -6,7 +6,8 @@ A `CompressedClassifier` wraps the parent family's classifier (`base`) and a `re
     embedding      "fp32" | "int8"                     Int8Embedding at run time (int8 rows, per-row scales)
     compute        "fp32" | "bf16"                     dtype of the float parts at run time
     pruned_heads   {"<attr>.<module path>": [removed head indices]}   BERT-style attention blocks, shrunk
-Everything else (tokenizer, labels, embed / attention / tokens) is the parent's own code: calls are delegated.
+Everything else (tokenizer, labels, the capability methods of core.base.TextClassifier) is the parent's own code:
+calls are delegated, for the capabilities the variant keeps (int8 / bf16 drop "gradients").
 
 Folder written by `save`:
     variant.json   {"format", "kind": "compressed", "base_kind", "recipe"}
@@ -27,7 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import TextClassifier
+from ..base import Attention, GradientTarget, TextClassifier
+from ..errors import ArtifactError, CapabilityError
 
 KIND = "compressed"
 TITLE = "Compressed variant"
@@ -48,7 +50,7 @@ def resolve_module(model: TextClassifier, path: str) -> nn.Module:
     attr, _, rest = path.partition(".")
     root = torch_roots(model).get(attr)
     if root is None:
-        raise ValueError(f"{type(model).__name__} has no torch module {attr!r}")
+        raise ArtifactError(f"{type(model).__name__} has no torch module {attr!r}")
     return root.get_submodule(rest) if rest else root
 
 
@@ -61,7 +63,7 @@ class CompressedClassifier(TextClassifier):
         if isinstance(base, CompressedClassifier):
             raise TypeError("wrap the parent's base classifier, not another CompressedClassifier")
         if not torch_roots(base):
-            raise ValueError(f"{base.kind!r} models hold no torch network: compression needs a torch model")
+            raise CapabilityError(f"{base.kind!r} models hold no torch network: compression needs a torch model")
         self.base = base
         self.recipe = {**DEFAULT_RECIPE, **(recipe or {})}
         self.labels = list(base.labels)
@@ -115,14 +117,29 @@ class CompressedClassifier(TextClassifier):
         with torch.inference_mode():
             return np.asarray(self.base.predict_proba(list(texts)), dtype=np.float32)
 
-    def embed(self, texts: Sequence[str], *args: Any, **kwargs: Any) -> np.ndarray:
-        return self.base.embed(texts, *args, **kwargs)
+    def _declaring(self, capability: str) -> TextClassifier:
+        """The parent, when this variant keeps `capability` (CapabilityError otherwise)."""
+        if capability not in self.capabilities:
+            raise CapabilityError(f"this {self.base.kind} variant ({self.describe()}) does not provide {capability}")
+        return self.base
 
-    def attention(self, text: str, *args: Any, **kwargs: Any):
-        return self.base.attention(text, *args, **kwargs)
+    def embed(self, texts: Sequence[str], *args: Any, **kwargs: Any) -> np.ndarray:
+        return self._declaring("embed").embed(texts, *args, **kwargs)
+
+    def attention(self, text: str, *args: Any, **kwargs: Any) -> Attention:
+        return self._declaring("attention").attention(text, *args, **kwargs)
+
+    def gradient_target(self) -> GradientTarget:
+        return self._declaring("gradients").gradient_target()
 
     def tokenize(self, text: str) -> list[str]:
-        return self.base.tokenize(text)
+        return self._declaring("tokens").tokenize(text)
+
+    def contributions(self, text: str, class_index: int) -> list[tuple[str, float]]:
+        return self._declaring("contributions").contributions(text, class_index)
+
+    def contributions_base(self, class_index: int) -> float:
+        return self._declaring("contributions").contributions_base(class_index)
 
     def n_parameters(self) -> int:
         return int(self._n_params)

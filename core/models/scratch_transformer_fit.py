@@ -1,0 +1,63 @@
+"""Training of the from-scratch transformer family: settings (PARAMS), cross-setting checks and `fit`
+(the classifier is core/models/scratch_transformer.py)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data import TextDataset
+from ..params import Param, ParamError
+from ..progress import ProgressCallback
+from ..tokenization import build_tokenizer
+from ..trainer import loop_config, loop_params, seed_everything, train_loop
+from .scratch_transformer import CLASSIFIER, DESCRIPTION, KIND, TITLE, ScratchTransformerClassifier, TransformerNet
+
+__all__ = ["KIND", "TITLE", "DESCRIPTION", "OWN_PARAMS", "PARAMS", "CLASSIFIER", "check_params", "fit"]
+
+OWN_PARAMS: list[Param] = [
+    Param("num_layers", 2, "encoder layers", min=1, max=12),
+    Param("num_heads", 4, "attention heads per layer (must divide d_model)", min=1, max=32),
+    Param("d_model", 128, "token vector width", min=16, max=1024),
+    Param("ff_dim", 256, "width of the feed-forward sub-layer", min=16, max=8192),
+    Param("dropout", 0.1, "dropout on embeddings, attention and sub-layer outputs", min=0.0, max=0.9),
+    Param("positional", "learned", "learned position vectors or fixed sinusoids", choices=("learned", "sinusoidal")),
+    Param("pooling", "mean", "sentence vector: mean of the tokens or a <cls> token", choices=("mean", "cls")),
+    Param("tokenizer", "bpe", "byte-pair encoding or word vocabulary", choices=("bpe", "word")),
+    Param("bpe_vocab_size", 8000, "BPE tokenizer: vocabulary size", min=100, max=200_000, advanced=True),
+    Param("min_freq", 2, "minimum count of a token / merge in the training split", min=1, advanced=True),
+    Param("max_vocab", 30000, "word tokenizer: maximum vocabulary size", min=100, max=1_000_000, advanced=True),
+    Param("lowercase", True, "lower-case the text before tokenising", advanced=True),
+    Param("max_length", 0, "truncate texts to this many tokens (0 = 95th percentile of the training split)",
+          min=0, max=1024),
+]
+PARAMS: list[Param] = OWN_PARAMS + loop_params(epochs=4, batch_size=64, lr=1e-3, weight_decay=0.01,
+                                               warmup_ratio=0.1, patience=2)
+
+
+def check_params(params: dict) -> dict:
+    """Cross-setting checks, run by core.train.run and the Train page before any work starts."""
+    if params["d_model"] % params["num_heads"]:
+        raise ParamError(f"num_heads ({params['num_heads']}) must divide d_model ({params['d_model']})")
+    return params
+
+
+def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = None,
+        soft_targets: np.ndarray | None = None, **distill: Any) -> tuple[ScratchTransformerClassifier, dict]:
+    """Train the tokenizer on the training split, then the encoder with `core.trainer.train_loop`."""
+    cfg = loop_config(params)
+    seed_everything(cfg.seed)
+    check_params(params)
+    tok = build_tokenizer(params["tokenizer"], dataset.train.texts, min_freq=params["min_freq"],
+                          max_size=params["max_vocab"], vocab_size=params["bpe_vocab_size"],
+                          lowercase=params["lowercase"], add_cls=params["pooling"] == "cls",
+                          max_length=params["max_length"])
+    net_config = {k: params[k] for k in ("num_layers", "num_heads", "d_model", "ff_dim", "dropout", "positional",
+                                         "pooling")}
+    net_config.update(vocab_size=tok.vocab_size, n_labels=dataset.n_labels, max_positions=tok.max_length)
+    net = TransformerNet(**net_config)
+    encode = tok.cached(dataset.train.texts + dataset.validation.texts)
+    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, **distill)
+    model = ScratchTransformerClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
+    info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length, "tokenizer": tok.kind}
+    return model, info

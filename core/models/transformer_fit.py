@@ -1,0 +1,207 @@
+"""Training of the pretrained-encoder family: settings (PARAMS), building an untrained classifier and `fit`.
+
+Kept apart from core/models/transformer.py (the classifier: inference, explanations, save/load) so loading a
+saved model never imports the training loop (core.trainer, accelerate) or peft. Modes and learning rates are
+described in that module's docstring.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from ..data import TextDataset
+from ..errors import ParamError
+from ..params import Param
+from ..progress import ProgressCallback, null_progress
+from .heads import HEADS, build_head, head_options
+from .transformer import (
+    CLASSIFIER,
+    DESCRIPTION,
+    KIND,
+    MODES,
+    TITLE,
+    EncoderClassifier,
+    TransformerClassifier,
+)
+
+__all__ = ["KIND", "TITLE", "DESCRIPTION", "PARAMS", "CLASSIFIER", "AUTO_LR", "create", "build", "train", "fit",
+           "auto_max_length"]
+
+#: learning rate used when `lr` is 0 (auto), per mode
+AUTO_LR = {"full": 5e-5, "frozen": 1e-2, "lora": 2e-3}
+
+
+def _params() -> list[Param]:
+    from ..trainer import loop_params
+
+    own = [
+        Param("backbone", "minilm-l6", "encoder: a known name (minilm-l6), a local save_pretrained folder or an "
+              "'org/name' hub id (hub ids need internet)"),
+        Param("head", "cls", "classification head over the token states", choices=tuple(HEADS)),
+        Param("mode", "full", "full fine-tuning, frozen encoder (head only) or LoRA adapters", choices=MODES),
+        Param("lora_r", 8, "LoRA rank", min=1, max=256),
+        Param("lora_alpha", 16, "LoRA scaling alpha (update scaled by alpha / r)", min=1, max=1024),
+        Param("lora_dropout", 0.1, "dropout on the LoRA input", min=0.0, max=0.9, advanced=True),
+        Param("lora_target_modules", ["query", "value"], "module names that get LoRA adapters "
+              "(BERT: query, key, value, dense)", type=list, advanced=True),
+        Param("max_length", 0, "truncation length in word pieces (0 = from the training texts: the smallest of "
+              "16/32/64/128/256/512 covering 95% of them)", min=0, max=8192),
+        Param("penalised_words", [], "attention head only: words whose pooling weight is pushed down "
+              "(comma separated)", type=list, advanced=True),
+        Param("penalty_strength", 2.0, "how much the pooling logit of a penalised word is lowered", min=0.0,
+              max=100.0, advanced=True),
+        Param("head_dropout", 0.1, "dropout before the head's linear layer", min=0.0, max=0.9, advanced=True),
+        Param("head_lr", 0.0, "learning rate of the head (0 = same as lr)", min=0.0, max=1.0, advanced=True),
+    ]
+    loop = loop_params(epochs=2, batch_size=32, evals_per_epoch=2, patience=2, eval_batch_size=64)
+    # lr depends on the mode, so 0 means "pick by mode" (AUTO_LR)
+    loop = [Param("lr", 0.0, "peak learning rate (0 = auto: 5e-5 full, 1e-2 frozen, 2e-3 LoRA)", min=0.0, max=1.0)
+            if p.name == "lr" else p for p in loop]
+    return own + loop
+
+
+PARAMS: list[Param] = _params()
+
+
+def _param_summary(n_trainable: int, n_total: int) -> str:
+    """'75,268 of 22.8M trainable = 0.33%'."""
+    total = f"{n_total / 1e6:.1f}M" if n_total >= 1e6 else f"{n_total / 1e3:.1f}k"
+    return f"{n_trainable:,} of {total} trainable = {100 * n_trainable / max(n_total, 1):.2f}%"
+
+
+
+def create(labels: list[str], multilabel: bool, *, backbone: str = "minilm-l6", head: str = "cls",
+           mode: str = "full", max_length: int = 128, head_opts: dict | None = None,
+           penalised_words: Sequence[str] = (), lora: dict | None = None, encoder: nn.Module | None = None,
+           tokenizer: Any = None) -> TransformerClassifier:
+    """An untrained classifier. `encoder` / `tokenizer` may be passed directly (tests use a tiny BERT);
+    otherwise they come from `core.backbones`. `lora`: {r, alpha, dropout, target_modules}."""
+    from .. import backbones
+
+    if mode not in MODES:
+        raise ParamError(f"mode must be one of {MODES}")
+    if penalised_words and head != "attention":
+        raise ParamError("penalised_words only works with head=attention (it lowers attention-pooling weights)")
+    if encoder is None:
+        encoder = backbones.load_encoder(backbone)
+    if tokenizer is None:
+        tokenizer = backbones.load_tokenizer(backbone)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ParamError("the backbone needs a fast (Rust) tokenizer: word ids and offsets are used")
+    hidden = int(encoder.config.hidden_size)
+    head_opts = head_options(head, dict(head_opts or {}))
+    head_mod = build_head(head, hidden, len(labels), **head_opts)
+    config = {"backbone": backbone, "head": head, "head_options": head_opts, "mode": mode,
+              "max_length": int(max_length), "penalised_words": list(penalised_words), "lora": None}
+    if mode == "frozen":
+        for p in encoder.parameters():
+            p.requires_grad_(False)
+    elif mode == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ["query", "value"], **(lora or {})}
+        encoder = get_peft_model(encoder, LoraConfig(r=int(lora["r"]), lora_alpha=int(lora["alpha"]),
+                                                     lora_dropout=float(lora["dropout"]),
+                                                     target_modules=list(lora["target_modules"]), bias="none"))
+        config["lora"] = lora
+    net = EncoderClassifier(encoder, head_mod, frozen=(mode == "frozen"))
+    return TransformerClassifier(net, tokenizer, labels, multilabel, config)
+
+
+
+def auto_max_length(texts: Sequence[str], tokenizer: Any, percentile: float = 95.0, sample: int = 2000,
+                    limit: int = 512) -> int:
+    """Truncation length covering `percentile`% of `texts` (word pieces incl. special tokens), rounded up to a
+    multiple of 8 and clipped to [16, limit]. Uses a seeded sample of at most `sample` texts."""
+    texts = list(texts)
+    if not texts:
+        return 128
+    rng = np.random.default_rng(0)
+    if len(texts) > sample:
+        texts = [texts[i] for i in rng.choice(len(texts), sample, replace=False)]
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
+    n = int(np.ceil(np.percentile(lengths, percentile) / 8) * 8)
+    return int(min(max(n, 16), limit))
+
+
+def _resolve_max_length(dataset: TextDataset, tokenizer: Any, encoder: nn.Module, requested: int) -> int:
+    limit = int(getattr(encoder.config, "max_position_embeddings", 512) or 512)
+    if requested:
+        return min(int(requested), limit)
+    try:  # the data module's suggestion (the number the Dataset page shows: 16/32/64/128/... covering 95%)
+        from ..data import suggest_max_length
+
+        n = int(suggest_max_length(dataset, tokenizer))
+    except ImportError:
+        return auto_max_length(dataset.train.texts, tokenizer, limit=limit)
+    return int(min(max(n, 16), limit))
+
+
+def _param_groups(model: TransformerClassifier, lr: float, head_lr: float, weight_decay: float) -> list[dict]:
+    """AdamW groups: encoder at `lr`, head at `head_lr`; no decay on biases / norms / embeddings."""
+    groups = []
+    for part, part_lr in ((model.net.encoder, lr), (model.net.head, head_lr)):
+        decay, no_decay = [], []
+        for name, p in part.named_parameters():
+            if not p.requires_grad:
+                continue
+            (no_decay if p.ndim < 2 or "norm" in name.lower() or "embed" in name.lower() else decay).append(p)
+        groups += [{"params": decay, "weight_decay": weight_decay, "lr": part_lr},
+                   {"params": no_decay, "weight_decay": 0.0, "lr": part_lr}]
+    return [g for g in groups if g["params"]]
+
+
+def build(dataset: TextDataset, params: dict[str, Any], *, encoder: nn.Module | None = None,
+          tokenizer: Any = None) -> TransformerClassifier:
+    """An untrained classifier for `dataset` from resolved `params` (max_length resolved from the data)."""
+    from .. import backbones
+
+    tokenizer = tokenizer if tokenizer is not None else backbones.load_tokenizer(params["backbone"])
+    encoder = encoder if encoder is not None else backbones.load_encoder(params["backbone"])
+    max_length = _resolve_max_length(dataset, tokenizer, encoder, params.get("max_length", 0))
+    lora = {"r": params["lora_r"], "alpha": params["lora_alpha"], "dropout": params["lora_dropout"],
+            "target_modules": list(params["lora_target_modules"])}
+    head_opts = {"dropout": params["head_dropout"], "penalty_strength": params["penalty_strength"]}
+    return create(
+        dataset.labels, dataset.multilabel, backbone=params["backbone"], head=params["head"], mode=params["mode"],
+        max_length=max_length, head_opts=head_opts, penalised_words=params.get("penalised_words") or [],
+        lora=lora, encoder=encoder, tokenizer=tokenizer)
+
+
+def train(model: TransformerClassifier, dataset: TextDataset, params: dict[str, Any],
+          progress: ProgressCallback | None = None) -> dict:
+    """Run the shared loop on `model` (not finalized: LoRA adapters still separate); returns train_info."""
+    from ..trainer import loop_config, train_loop
+
+    cfg = loop_config({**params, "lr": params.get("lr") or AUTO_LR[params["mode"]]})
+    head_lr = params.get("head_lr") or cfg.lr
+    groups = _param_groups(model, cfg.lr, head_lr, cfg.weight_decay)
+    n_total = model.n_parameters()
+    n_trainable = int(sum(p.numel() for p in model.net.parameters() if p.requires_grad))
+    history = train_loop(model.net, model.encode, dataset, cfg, progress, param_groups=groups)
+    return {
+        "history": history,
+        "backbone": params["backbone"], "mode": params["mode"], "head": params["head"],
+        "max_length": model.max_length, "lr": cfg.lr, "head_lr": head_lr,
+        "n_parameters": n_total, "n_trainable": n_trainable,
+        "trainable": _param_summary(n_trainable, n_total),
+        "peak_memory_mb": history.get("peak_memory_mb"), "train_seconds": history.get("train_seconds"),
+        "lora": model.config.get("lora"),
+    }
+
+
+def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback | None = None
+        ) -> tuple[TransformerClassifier, dict]:
+    """Build, train (best validation state kept) and finalize a classifier; returns (model, train_info)."""
+    from ..trainer import seed_everything
+
+    progress = progress or null_progress
+    progress(0, 1, f"model: loading backbone {params['backbone']}")
+    seed_everything(int(params.get("seed", 0)))
+    model = build(dataset, params)
+    info = train(model, dataset, params, progress)
+    model.finalize()
+    return model, info
