@@ -1,0 +1,279 @@
+"""The model contract (core.base.TextClassifier), checked on every kind of model the lab can save.
+
+In the spirit of scikit-learn's `parametrize_with_checks`: one list of checks x one list of tiny models covering
+every registered family (core.models.FAMILIES, single- and multi-label), every compression method's output
+(int8, fp16, bf16, magnitude pruning, head pruning, distilled students, ONNX int8) and an ensemble, so every kind
+`python -m core list` can show is covered (`test_every_kind_is_covered` fails when a new kind has no case here).
+
+Checks: output shapes (n, k); rows sum to 1 (single-label) or values in [0, 1] (multi-label); `predict` is the
+argmax (the threshold for multi-label); save -> load gives identical probabilities; every declared capability
+works and returns the documented shapes; an undeclared one raises CapabilityError; loading a saved model and
+predicting imports no training code (one subprocess for every case).
+
+Models are built once per module, tiny (the 2-layer random BERT of tests/tiny_bert.py, a few hundred rows, one
+epoch), offline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tiny_bert import tiny_dataset, tiny_encoder, tiny_params, tiny_tokenizer
+
+from core.base import CAPABILITIES, Attention, CapabilityError, GradientTarget, TextClassifier
+from core.models import DERIVED, FAMILIES, REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXTS = ["The team won the match after a late goal.", "Stock markets rallied as the company posted profit.",
+         "New phone chip", "Election day!", ""]
+TEXT = "The team won the match after a late goal."
+#: modules that loading a saved model and predicting must never import
+TRAINING_MODULES = ("core.trainer", "core.train", "accelerate", "peft", "core.models.tfidf_fit",
+                    "core.models.rnn_fit", "core.models.scratch_transformer_fit", "core.models.transformer_fit")
+
+FAST = {"epochs": 1, "batch_size": 32, "patience": 0, "evals_per_epoch": 1}
+FAMILY_PARAMS: dict[str, dict] = {
+    "tfidf": {"analyzer": "word+char", "char_ngram_max": 3, "min_df": 1},
+    "rnn": {**FAST, "embed_dim": 16, "hidden_dim": 16, "min_freq": 1, "tokenizer": "word"},
+    "scratch_transformer": {**FAST, "d_model": 16, "num_heads": 2, "ff_dim": 32, "num_layers": 1, "min_freq": 1,
+                            "bpe_vocab_size": 150},
+}
+#: case -> (compression method, settings); the teacher is the single-label "transformer" case
+COMPRESSED: dict[str, tuple[str, dict]] = {
+    "int8": ("int8", {}),
+    "fp16": ("fp16", {}),
+    "bf16": ("bf16", {"compute": "bf16"}),
+    "prune": ("prune", {"sparsity": 0.5}),
+    "prune-heads": ("prune-heads", {"fraction": 0.5, "sample": 16}),
+    "distill-shallow": ("distill", {"student": "shallow", "layers": ["0"], **FAST}),
+    "distill-rnn": ("distill", {"student": "rnn", "embed_dim": 16, "hidden_dim": 16, "min_freq": 1, **FAST}),
+    "distill-scratch": ("distill", {"student": "scratch_transformer", "d_model": 16, "num_heads": 2, "ff_dim": 32,
+                                    "num_layers": 1, "min_freq": 1, "bpe_vocab_size": 150, **FAST}),
+    "onnx-int8": ("int8-onnx", {}),
+    "ensemble": ("ensemble", {"members": ["tfidf"], "max_validation": 0}),
+}
+CASES = [*FAMILIES, *(f"{k}-multilabel" for k in FAMILIES), *COMPRESSED]
+
+
+class Zoo:
+    """Builds each case on first use (so one selected test builds only what it needs) and keeps it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = {False: tiny_dataset(n_train=128), True: tiny_dataset(multilabel=True, n_train=128)}
+        self.models: dict[str, TextClassifier] = {}
+
+    def __getitem__(self, case: str) -> TextClassifier:
+        if case not in self.models:
+            self.models[case] = self._build(case)
+        return self.models[case]
+
+    def _build(self, case: str) -> TextClassifier:
+        from core import artifacts
+        from core.train import finish
+
+        if case in COMPRESSED:
+            from core.compress import compress
+
+            self["transformer"]
+            if case == "ensemble":
+                self["tfidf"]
+            method, settings = COMPRESSED[case]
+            path = compress("transformer", method, settings, name=case, dataset=self.data[False])
+            return artifacts.load_model(path.name)  # exactly what a later load returns
+        kind, _, multi = case.partition("-")
+        ds = self.data[bool(multi)]
+        if kind == "transformer":
+            from core.models import transformer as T
+
+            params = tiny_params(epochs=1)
+            model = T.build(ds, params, encoder=tiny_encoder(), tokenizer=tiny_tokenizer())
+            T.train(model, ds, params)
+            model.finalize()
+        else:
+            from core.models import family
+            from core.params import resolve
+
+            fam = family(kind)
+            model = fam.fit(ds, resolve(fam.PARAMS, FAMILY_PARAMS[kind]))[0]
+        finish(model, ds, case, config={})  # an artifact: the compression cases and the ensemble start from it
+        return model
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("contract")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TEXTLAB_ARTIFACTS_DIR", str(root / "artifacts"))
+        mp.setenv("TEXTLAB_USER_DATA_DIR", str(root / "user_data"))
+        mp.setenv("TEXTLAB_CACHE_DIR", str(root / "cache"))
+        yield Zoo(root)
+    torch.set_num_threads(threads)
+
+
+def test_every_kind_is_covered(zoo):
+    """Every kind the registry can load (what `python -m core list` can show) has a case here."""
+    assert set(REGISTRY.keys()) == set(FAMILIES) | set(DERIVED)
+    kinds = {zoo[c].kind for c in CASES}
+    assert kinds == set(REGISTRY.keys())
+
+
+# ----------------------------------------------------------------------------------------------- checks
+def check_probabilities(model: TextClassifier, k: int) -> None:
+    proba = model.predict_proba(TEXTS)
+    assert proba.shape == (len(TEXTS), k) and np.issubdtype(proba.dtype, np.floating)
+    assert np.isfinite(proba).all() and (proba >= 0).all() and (proba <= 1 + 1e-6).all()
+    if not model.multilabel:
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
+
+
+def check_predict(model: TextClassifier, k: int) -> None:
+    proba, pred = model.predict_proba(TEXTS), model.predict(TEXTS)
+    if model.multilabel:
+        assert pred.shape == (len(TEXTS), k)
+        np.testing.assert_array_equal(pred, (proba >= model.threshold).astype(np.int64))
+    else:
+        assert pred.shape == (len(TEXTS),)
+        np.testing.assert_array_equal(pred, proba.argmax(axis=1))
+
+
+def check_save_load(model: TextClassifier, k: int, folder: Path) -> None:
+    model.save(folder)
+    loaded = REGISTRY[model.kind].load(folder)
+    assert type(loaded) is type(model) and loaded.labels == model.labels and loaded.multilabel == model.multilabel
+    assert loaded.capabilities == model.capabilities
+    np.testing.assert_array_equal(loaded.predict_proba(TEXTS), model.predict_proba(TEXTS))
+
+
+def _embed(model: TextClassifier, k: int) -> None:
+    e = model.embed(TEXTS)
+    assert e.ndim == 2 and e.shape[0] == len(TEXTS) and e.shape[1] > 0 and np.isfinite(e).all()
+    assert model.embed(TEXTS[:2]).shape == (2, e.shape[1])
+
+
+def _attention(model: TextClassifier, k: int) -> None:
+    a = model.attention(TEXT)
+    assert isinstance(a, Attention) and a.kind in ("self", "pooling")
+    t = len(a.tokens)
+    assert t > 0 and all(isinstance(x, str) for x in a.tokens)
+    if a.kind == "self":
+        assert a.n_layers > 0 and a.n_heads > 0
+    assert a.weights.shape == ((t,) if a.kind == "pooling" else (a.n_layers, a.n_heads, t, t))
+    np.testing.assert_allclose(np.asarray(a.weights, dtype=np.float64).sum(-1), 1.0, atol=1e-3)
+
+
+def _gradients(model: TextClassifier, k: int) -> None:
+    from core.explain.gradients import integrated_gradients
+
+    target = model.gradient_target()
+    assert isinstance(target, GradientTarget) and isinstance(target.embedding, torch.nn.Module)
+    ids, mask, tokens = target.encode(TEXT)
+    assert ids.shape == mask.shape and ids.shape[-1] == len(tokens)
+    assert target.forward(ids, mask).shape == (1, k)
+    attr = integrated_gradients(model, TEXT, k - 1, n_steps=4)
+    assert len(attr.tokens) == len(attr.values) > 0 and np.isfinite(attr.values).all()
+
+
+def _tokens(model: TextClassifier, k: int) -> None:
+    tokens = model.tokenize(TEXT)
+    assert tokens and all(isinstance(t, str) and t for t in tokens)
+    assert isinstance(model.tokenize(""), list)
+
+
+def _contributions(model: TextClassifier, k: int) -> None:
+    pairs = model.contributions(TEXT, 0)
+    assert pairs and all(isinstance(t, str) and isinstance(v, float) for t, v in pairs)
+    if model.has("tokens"):
+        assert [t for t, _ in pairs] == model.tokenize(TEXT)
+    assert np.isfinite(model.contributions_base(k - 1))
+
+
+#: capability -> check of its declared methods (documented shapes)
+DECLARED: dict[str, Callable[[TextClassifier, int], None]] = {
+    "embed": _embed, "attention": _attention, "gradients": _gradients, "tokens": _tokens,
+    "contributions": _contributions,
+}
+#: capability -> calls of its methods, each of which must raise CapabilityError when it is not declared
+UNDECLARED: dict[str, list[Callable[[TextClassifier], object]]] = {
+    "embed": [lambda m: m.embed(TEXTS)],
+    "attention": [lambda m: m.attention(TEXT)],
+    "gradients": [lambda m: m.gradient_target()],
+    "tokens": [lambda m: m.tokenize(TEXT)],
+    "contributions": [lambda m: m.contributions(TEXT, 0), lambda m: m.contributions_base(0)],
+}
+
+
+def test_check_tables_cover_every_capability():
+    assert set(DECLARED) == set(UNDECLARED) == set(CAPABILITIES)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_probabilities(zoo, case):
+    model = zoo[case]
+    check_probabilities(model, len(model.labels))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_predict(zoo, case):
+    model = zoo[case]
+    check_predict(model, len(model.labels))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_save_load_identical(zoo, case, tmp_path):
+    model = zoo[case]
+    check_save_load(model, len(model.labels), tmp_path / "m")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_declared_capabilities(zoo, case):
+    model = zoo[case]
+    assert model.capabilities <= CAPABILITIES
+    for capability in sorted(model.capabilities):
+        DECLARED[capability](model, len(model.labels))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_undeclared_capabilities_raise(zoo, case):
+    model = zoo[case]
+    for capability in sorted(CAPABILITIES - model.capabilities):
+        for call in UNDECLARED[capability]:
+            with pytest.raises(CapabilityError):
+                call(model)
+
+
+def test_inference_imports_no_training_code(zoo):
+    """Load saved models in a fresh interpreter and predict: no training module gets imported.
+
+    First the kinds that do not use Hugging Face transformers, checked against every training module; then one
+    case of every other kind, checked against all but `accelerate`: transformers' own model loading imports it
+    (transformers.integrations.accelerate) whenever it is installed, whoever loads the model.
+    """
+    plain = ["tfidf", "rnn", "scratch_transformer"]
+    hf = ["transformer", "int8", "onnx-int8", "ensemble"]
+    assert {zoo[c].kind for c in plain + hf} == set(REGISTRY.keys())
+    script = (
+        "import json, sys\n"
+        "from core.artifacts import load_model\n"
+        f"training = {TRAINING_MODULES!r}\n"
+        "def loaded(): return sorted(m for m in training if m in sys.modules)\n"
+        f"for name in {plain!r}:\n"
+        "    load_model(name).predict_proba(['a text', 'another one'])\n"
+        "first = loaded()\n"
+        f"for name in {hf!r}:\n"
+        "    load_model(name).predict_proba(['a text', 'another one'])\n"
+        "print(json.dumps([first, [m for m in loaded() if m != 'accelerate']]))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [[], []]
