@@ -36,7 +36,8 @@ TEXTS = ["The team won the match after a late goal.", "Stock markets rallied as 
 TEXT = "The team won the match after a late goal."
 #: modules that loading a saved model and predicting must never import
 TRAINING_MODULES = ("core.trainer", "core.train", "accelerate", "peft", "core.models.tfidf_fit",
-                    "core.models.rnn_fit", "core.models.scratch_transformer_fit", "core.models.transformer_fit")
+                    "core.models.rnn_fit", "core.models.scratch_transformer_fit", "core.models.transformer_fit",
+                    "core.models.ensemble_fit")
 
 FAST = {"epochs": 1, "batch_size": 32, "patience": 0, "evals_per_epoch": 1}
 FAMILY_PARAMS: dict[str, dict] = {

@@ -13,6 +13,7 @@ from ..tokenization import build_tokenizer
 from ..trainer import loop_config, loop_params, seed_everything, train_loop
 from .embedding_init import pretrained_embeddings
 from .rnn import AGGREGATIONS, CELLS, CLASSIFIER, DESCRIPTION, KIND, TITLE, RNNClassifier, RNNNet
+from .torch_base import tokenizer_params
 
 __all__ = ["KIND", "TITLE", "DESCRIPTION", "OWN_PARAMS", "PARAMS", "CLASSIFIER", "fit"]
 
@@ -27,13 +28,7 @@ OWN_PARAMS: list[Param] = [
           "(sets embed_dim to its size, 384 for minilm-l6; works offline)", choices=("none", "minilm-l6")),
     Param("hidden_dim", 128, "recurrent state size (per direction)", min=8, max=2048),
     Param("dropout", 0.3, "dropout on embeddings, between layers and in the head", min=0.0, max=0.9),
-    Param("tokenizer", "bpe", "byte-pair encoding or word vocabulary", choices=("bpe", "word")),
-    Param("min_freq", 2, "word tokenizer: minimum count of a word in the training split", min=1, advanced=True),
-    Param("max_vocab", 30000, "word tokenizer: maximum vocabulary size", min=100, max=1_000_000, advanced=True),
-    Param("bpe_vocab_size", 8000, "BPE tokenizer: vocabulary size", min=100, max=200_000, advanced=True),
-    Param("lowercase", True, "lower-case the text before tokenising", advanced=True),
-    Param("max_length", 0, "truncate texts to this many tokens (0 = 95th percentile of the training split)",
-          min=0, max=2048),
+    *tokenizer_params(max_length_limit=2048),
 ]
 # defaults from an AG News grid of one-change-at-a-time variants (core/experiments.py): a one-direction GRU
 # with attention pooling over BPE tokens gave the best accuracy per second of the recurrent variants

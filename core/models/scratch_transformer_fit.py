@@ -12,6 +12,7 @@ from ..progress import ProgressCallback
 from ..tokenization import build_tokenizer
 from ..trainer import loop_config, loop_params, seed_everything, train_loop
 from .scratch_transformer import CLASSIFIER, DESCRIPTION, KIND, TITLE, ScratchTransformerClassifier, TransformerNet
+from .torch_base import tokenizer_params
 
 __all__ = ["KIND", "TITLE", "DESCRIPTION", "OWN_PARAMS", "PARAMS", "CLASSIFIER", "check_params", "fit"]
 
@@ -23,13 +24,7 @@ OWN_PARAMS: list[Param] = [
     Param("dropout", 0.1, "dropout on embeddings, attention and sub-layer outputs", min=0.0, max=0.9),
     Param("positional", "learned", "learned position vectors or fixed sinusoids", choices=("learned", "sinusoidal")),
     Param("pooling", "mean", "sentence vector: mean of the tokens or a <cls> token", choices=("mean", "cls")),
-    Param("tokenizer", "bpe", "byte-pair encoding or word vocabulary", choices=("bpe", "word")),
-    Param("bpe_vocab_size", 8000, "BPE tokenizer: vocabulary size", min=100, max=200_000, advanced=True),
-    Param("min_freq", 2, "minimum count of a token / merge in the training split", min=1, advanced=True),
-    Param("max_vocab", 30000, "word tokenizer: maximum vocabulary size", min=100, max=1_000_000, advanced=True),
-    Param("lowercase", True, "lower-case the text before tokenising", advanced=True),
-    Param("max_length", 0, "truncate texts to this many tokens (0 = 95th percentile of the training split)",
-          min=0, max=1024),
+    *tokenizer_params(max_length_limit=1024),
 ]
 PARAMS: list[Param] = OWN_PARAMS + loop_params(epochs=4, batch_size=64, lr=1e-3, weight_decay=0.01,
                                                warmup_ratio=0.1, patience=2)

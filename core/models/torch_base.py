@@ -23,6 +23,7 @@ import torch
 
 from ..base import GradientTarget, TextClassifier
 from ..errors import ArtifactError
+from ..params import Param
 from ..tokenization import CLS_ID, ScratchTokenizer, load_tokenizer
 
 Encode = Callable[[list[str]], dict[str, torch.Tensor]]
@@ -125,6 +126,20 @@ def torch_gradient_target(net: torch.nn.Module, encode: Encode, embedding: torch
         special.append(CLS_ID)
     return GradientTarget(forward, embedding, encode_one, baseline_id=int(pad) if pad is not None else 0,
                           keep_ids=tuple(int(i) for i in special if i is not None))
+
+
+def tokenizer_params(max_length_limit: int) -> list[Param]:
+    """Settings of the `core.tokenization` tokenizer a from-scratch family trains (RNN, scratch transformer)."""
+    return [
+        Param("tokenizer", "bpe", "byte-pair encoding or word vocabulary", choices=("bpe", "word")),
+        Param("min_freq", 2, "minimum count of a word (word tokenizer) or of a merge (BPE) in the training split",
+              min=1, advanced=True),
+        Param("max_vocab", 30000, "word tokenizer: maximum vocabulary size", min=100, max=1_000_000, advanced=True),
+        Param("bpe_vocab_size", 8000, "BPE tokenizer: vocabulary size", min=100, max=200_000, advanced=True),
+        Param("lowercase", True, "lower-case the text before tokenising", advanced=True),
+        Param("max_length", 0, "truncate texts to this many tokens (0 = 95th percentile of the training split)",
+              min=0, max=max_length_limit),
+    ]
 
 
 class TorchTextClassifier(TextClassifier):
