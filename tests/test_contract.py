@@ -15,6 +15,7 @@ epoch), offline.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -278,3 +279,32 @@ def test_inference_imports_no_training_code(zoo):
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [[], []]
+
+
+def _imports(path: Path) -> set[str]:
+    """Absolute names of every module `path` imports (relative imports resolved, function bodies included)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names.add(module)
+            names.update(f"{module}.{a.name}" for a in node.names)
+    return names
+
+
+INFERENCE_MODULES = sorted({*(p for p in (ROOT / "core" / "models").glob("*.py") if not p.stem.endswith("_fit")),
+                            *(ROOT / "core" / "compress" / f for f in ("onnx_int8.py", "quantize.py", "prune.py",
+                                                                      "storage.py"))})
+
+
+@pytest.mark.parametrize("path", INFERENCE_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_inference_modules_never_import_training_code(path):
+    """Classifier-side modules (and the compression steps a saved variant re-applies on load) never import the
+    training loop, peft or a family's *_fit module, not even inside a function."""
+    bad = {m for m in _imports(path) if m.split(".")[0] in ("accelerate", "peft") or m.endswith("_fit")
+           or m in ("core.trainer", "core.train") or m.startswith(("core.trainer.", "core.train."))}
+    assert not bad, f"{path.name} imports training code: {sorted(bad)}"
