@@ -1,10 +1,17 @@
-"""Peak resident memory of this process during a block, sampled by a background thread."""
+"""Peak resident memory of this process during a block, sampled by a background thread.
+
+The one memory measurement of the lab: training (`core.train`, `core.trainer`), compression and the load-test
+script all report `PeakMemory` figures, in MB of 10^6 bytes.
+"""
 from __future__ import annotations
 
 import threading
 import time
 
 import psutil
+
+#: Bytes per MB in every memory figure the lab reports (peak_memory_mb, benchmark tables): decimal megabytes.
+MB = 1e6
 
 
 class PeakMemory:
@@ -18,7 +25,7 @@ class PeakMemory:
         self._proc = psutil.Process()
 
     def _rss(self) -> float:
-        return self._proc.memory_info().rss / 1e6
+        return self._proc.memory_info().rss / MB
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
