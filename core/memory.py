@@ -6,7 +6,6 @@ script all report `PeakMemory` figures, in MB of 10^6 bytes.
 from __future__ import annotations
 
 import threading
-import time
 
 import psutil
 
@@ -15,7 +14,7 @@ MB = 1e6
 
 
 class PeakMemory:
-    """`with PeakMemory() as pm: ...` then `pm.peak_mb` (max RSS seen, MB) and `pm.delta_mb` (peak - start)."""
+    """`with PeakMemory() as pm: ...` then `pm.peak_mb` (max RSS seen, MB) and `pm.start_mb` (RSS at the start)."""
 
     def __init__(self, interval: float = 0.1) -> None:
         self.interval = interval
@@ -41,12 +40,3 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
         self.peak_mb = max(self.peak_mb, self._rss())
-
-    @property
-    def delta_mb(self) -> float:
-        return self.peak_mb - self.start_mb
-
-
-def timed() -> float:
-    """Monotonic seconds (perf_counter), named for readability at call sites."""
-    return time.perf_counter()
