@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .explain.attribution import TokenAttribution
-from .plots import NEGATIVE, POSITIVE  # one convention everywhere: blue pushes towards the class, red away
+from .plots_style import NEGATIVE, POSITIVE  # one convention everywhere: blue pushes towards the class, red away
 
 HOVER_CHARS = 200
 
