@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..base import TextClassifier
-from ..errors import ArtifactError, ParamError
+from ..errors import ParamError
 from ..progress import ProgressCallback
 
 KIND = "onnx"
@@ -82,15 +82,9 @@ class OnnxClassifier(TextClassifier):
         return self._run(texts, 1)
 
     def tokenize(self, text: str) -> list[str]:
-        from ..models.transformer import word_groups
+        from ..models.transformer import split_words, text_words
 
-        enc = self.tokenizer([text], truncation=True, max_length=int(self.meta["max_length"]),
-                             return_offsets_mapping=True)
-        pieces = self.tokenizer.convert_ids_to_tokens(enc["input_ids"][0])
-        words, index = word_groups(pieces, enc.word_ids(0), text, [tuple(o) for o in enc["offset_mapping"][0]])
-        special = set(self.tokenizer.all_special_tokens)
-        keep = {index[t] for t, p in enumerate(pieces) if p not in special}
-        return [w for i, w in enumerate(words) if i in keep]
+        return text_words(self.tokenizer, *split_words(self.tokenizer, text, int(self.meta["max_length"]))[1:])
 
     def n_parameters(self) -> int:
         return int(self.meta.get("n_parameters", 0))
@@ -106,10 +100,10 @@ class OnnxClassifier(TextClassifier):
     def load(cls, directory: Path) -> OnnxClassifier:
         from transformers import AutoTokenizer
 
+        from ..models import read_config
+
         directory = Path(directory)
-        meta = json.loads((directory / "onnx.json").read_text())
-        if meta.get("format", 1) > FORMAT:
-            raise ArtifactError(f"{directory} was written by a newer version (format {meta['format']})")
+        meta = read_config(directory / "onnx.json", FORMAT)
         tokenizer = AutoTokenizer.from_pretrained(directory / "tokenizer", local_files_only=True)
         return cls(directory / "model.onnx", tokenizer, meta)
 

@@ -20,12 +20,14 @@ model and predicting therefore never imports core.trainer, core.train, accelerat
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from ..base import TextClassifier
-from ..errors import ParamError
+from ..errors import ArtifactError, ParamError
 
 #: kind -> module path (relative to this package)
 FAMILIES: dict[str, str] = {
@@ -54,6 +56,20 @@ def training_attributes(module: str, fit_module: str, names: Iterable[str]) -> C
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def read_config(path: Path, newest_format: int) -> dict[str, Any]:
+    """The JSON config a family's `save` wrote (ArtifactError if missing, unreadable or from a newer format)."""
+    try:
+        meta = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ArtifactError(f"{path.parent} could not be loaded: {path.name} is missing or unreadable "
+                            f"({e.__class__.__name__}: {e})") from e
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{path.parent} could not be loaded: {path.name} does not hold a JSON object")
+    if meta.get("format", 1) > newest_format:
+        raise ArtifactError(f"{path.parent} was written by a newer version (format {meta['format']})")
+    return meta
 
 
 def family(kind: str) -> ModuleType:

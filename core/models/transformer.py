@@ -48,8 +48,8 @@ import torch
 from torch import nn
 
 from ..base import Attention, GradientTarget, TextClassifier
-from ..errors import ArtifactError, CapabilityError, ParamError
-from . import training_attributes
+from ..errors import CapabilityError, ParamError
+from . import read_config, training_attributes
 from .heads import build_head
 from .torch_base import logits_to_proba, predict_logits, torch_gradient_target
 from .transformer_net import EncoderClassifier, _base_encoder  # noqa: F401 - re-exported
@@ -99,6 +99,21 @@ def merge_pieces(weights: np.ndarray, index: list[int]) -> np.ndarray:
     from ..explain.attention import merge_words
 
     return merge_words(weights, index).astype(np.float32)
+
+
+def split_words(tokenizer: Any, text: str, max_length: int) -> tuple[Any, list[str], list[str], list[int]]:
+    """(tokenizer output for [text] as pt tensors with offsets, pieces, words, index) with `word_groups`."""
+    enc = tokenizer([text], truncation=True, max_length=max_length, return_tensors="pt", return_offsets_mapping=True)
+    pieces = tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
+    words, index = word_groups(pieces, enc.word_ids(0), text, [tuple(o) for o in enc["offset_mapping"][0].tolist()])
+    return enc, pieces, words, index
+
+
+def text_words(tokenizer: Any, pieces: list[str], words: list[str], index: list[int]) -> list[str]:
+    """`words` without the special tokens ([CLS], [SEP]): the units explanations are shown on."""
+    special = set(tokenizer.all_special_tokens)
+    keep = {index[t] for t, p in enumerate(pieces) if p not in special}
+    return [w for i, w in enumerate(words) if i in keep]
 
 
 # ----------------------------------------------------------------------------------------------- classifier
@@ -169,11 +184,7 @@ class TransformerClassifier(TextClassifier):
         return mask
 
     def _pieces_and_words(self, text: str) -> tuple[dict[str, torch.Tensor], list[str], list[str], list[int]]:
-        enc = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="pt",
-                             return_offsets_mapping=True)
-        pieces = self.tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
-        offsets = [tuple(o) for o in enc["offset_mapping"][0].tolist()]
-        words, index = word_groups(pieces, enc.word_ids(0), text, offsets)
+        enc, pieces, words, index = split_words(self.tokenizer, text, self.max_length)
         batch = {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
         if self._penalised:
             batch["penalty_mask"] = self._penalty_mask(enc, [text])
@@ -185,10 +196,7 @@ class TransformerClassifier(TextClassifier):
 
     def tokenize(self, text: str) -> list[str]:
         """Words (word pieces merged, original casing, special tokens dropped): the units explanations use."""
-        _, pieces, words, index = self._pieces_and_words(text)
-        special = set(self.tokenizer.all_special_tokens)
-        keep = {index[t] for t, p in enumerate(pieces) if p not in special}
-        return [w for i, w in enumerate(words) if i in keep]
+        return text_words(self.tokenizer, *self._pieces_and_words(text)[1:])
 
     # ------------------------------------------------------------------ inference
     def predict_logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -330,9 +338,7 @@ class TransformerClassifier(TextClassifier):
         from transformers import AutoModel, AutoTokenizer
 
         directory = Path(directory)
-        meta = json.loads((directory / "classifier.json").read_text())
-        if meta.get("format", 1) > FORMAT:
-            raise ArtifactError(f"{directory} was written by a newer version (format {meta['format']})")
+        meta = read_config(directory / "classifier.json", FORMAT)
         tokenizer = AutoTokenizer.from_pretrained(directory / "tokenizer", local_files_only=True)
         # use_safetensors: an artifact's encoder is always safetensors; never fall back to a pickled .bin
         encoder = AutoModel.from_pretrained(directory / "encoder", attn_implementation="sdpa",
