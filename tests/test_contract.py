@@ -2,7 +2,8 @@
 
 In the spirit of scikit-learn's `parametrize_with_checks`: one list of checks x one list of tiny models covering
 every registered family (core.models.FAMILIES, single- and multi-label), every compression method's output
-(int8, fp16, bf16, magnitude pruning, head pruning, distilled students, ONNX int8) and an ensemble, so every kind
+(int8, fp16, bf16, magnitude pruning, head pruning, distilled students, ONNX int8) and an ensemble (int8, ONNX and
+ensemble also multi-label), so every kind
 `python -m core list` can show is covered (`test_every_kind_is_covered` fails when a new kind has no case here).
 
 Checks: output shapes (n, k); rows sum to 1 (single-label) or values in [0, 1] (multi-label); `predict` is the
@@ -48,7 +49,8 @@ FAMILY_PARAMS: dict[str, dict] = {
     "scratch_transformer": {**FAST, "d_model": 16, "num_heads": 2, "ff_dim": 32, "num_layers": 1, "min_freq": 1,
                             "bpe_vocab_size": 150},
 }
-#: case -> (compression method, settings); the teacher is the single-label "transformer" case
+#: case -> (compression method, settings); the teacher is the "transformer" case (its multi-label twin for the
+#: "-multilabel" cases)
 COMPRESSED: dict[str, tuple[str, dict]] = {
     "int8": ("int8", {}),
     "fp16": ("fp16", {}),
@@ -61,6 +63,9 @@ COMPRESSED: dict[str, tuple[str, dict]] = {
                                     "num_layers": 1, "min_freq": 1, "bpe_vocab_size": 150, **FAST}),
     "onnx-int8": ("int8-onnx", {}),
     "ensemble": ("ensemble", {"members": ["tfidf"], "max_validation": 0}),
+    "int8-multilabel": ("int8", {}),
+    "onnx-int8-multilabel": ("int8-onnx", {}),
+    "ensemble-multilabel": ("ensemble", {"members": ["tfidf-multilabel"], "max_validation": 0}),
 }
 CASES = [*FAMILIES, *(f"{k}-multilabel" for k in FAMILIES), *COMPRESSED]
 
@@ -85,11 +90,12 @@ class Zoo:
         if case in COMPRESSED:
             from core.compress import compress
 
-            self["transformer"]
-            if case == "ensemble":
-                self["tfidf"]
+            multi = case.endswith("-multilabel")
+            teacher = "transformer-multilabel" if multi else "transformer"
             method, settings = COMPRESSED[case]
-            path = compress("transformer", method, settings, name=case, dataset=self.data[False])
+            for name in [teacher, *settings.get("members", [])]:
+                self[name]  # saved as artifacts on first use
+            path = compress(teacher, method, settings, name=case, dataset=self.data[multi])
             return artifacts.load_model(path.name)  # exactly what a later load returns
         kind, _, multi = case.partition("-")
         ds = self.data[bool(multi)]
