@@ -17,7 +17,6 @@ import numpy as np
 from .. import config
 from .types import DataError, Split, TextDataset
 
-
 #: Candidate max_length values the coverage table reports.
 LENGTH_CANDIDATES = (16, 32, 64, 128, 256, 512)
 #: Share of texts a suggested max_length must cover without truncation.

@@ -8,12 +8,9 @@ know (kept in the dataset's meta["warnings"]); "info" = rows dropped (no text or
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from .cells import as_list, flag, is_missing, label_name
 from .labels import LabelCoding, code_labels, label_problems
