@@ -279,7 +279,7 @@ def validate_frame(df, text_columns: str | Sequence[str], label_columns: str | S
     if train is None:
         return report
     if len(train.texts) < MIN_ROWS:
-        dropped = {k: v for k, v in report.dropped.items()} or "none"
+        dropped = dict(report.dropped) or "none"
         report.add(f"only {len(train.texts)} usable rows; need at least {MIN_ROWS} labelled rows with text "
                    f"(dropped: {dropped})", table="file")
     test = report.tables.get("test file")
