@@ -183,3 +183,55 @@ def test_save_upload_overwrites_by_default_and_refuses_when_asked():
         data.save_upload(ds, "mine", overwrite=False)
     with pytest.raises(DataError):
         data.save_upload(ds, "upload:mine", overwrite=False)
+
+
+class _Part(dict):
+    """A stand-in for a `datasets` split: columns by name plus `features`."""
+
+    def __init__(self, columns: dict, features: dict):
+        super().__init__(columns)
+        self.features = features
+
+
+def _names(names):
+    return type("ClassLabel", (), {"names": names})()
+
+
+def test_hub_fallback_reads_the_spec_records(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from core import config
+
+    n = 40
+    hub = {
+        "ucirvine/sms_spam": {"train": _Part({"sms": [f" text {i} " for i in range(n)], "label": [i % 2 for i in range(n)]},
+                                             {"label": _names(["ham", "spam"])})},
+        "fancyzhx/ag_news": {split: _Part({"text": [f"cost \\$5 #{i}" for i in range(n)], "label": [i % 4 for i in range(n)]},
+                                          {"label": _names(["W", "S", "B", "T"])}) for split in ("train", "test")},
+        "google-research-datasets/go_emotions": {
+            split: _Part({"text": [f" e {i}" for i in range(n)], "labels": [[i % 3] if i % 5 else [0, 2] for i in range(n)]},
+                         {"labels": type("Seq", (), {"feature": _names(["a", "b", "c"])})()})
+            for split in ("train", "validation", "test")},
+    }
+    calls = []
+
+    def load_dataset(hub_id, config_name=None):
+        calls.append((hub_id, config_name))
+        return hub[hub_id]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    monkeypatch.setattr(config, "data_search_path", lambda: [tmp_path / "empty"])
+    monkeypatch.delenv("TEXTLAB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    sms = data.load_dataset("sms_spam")
+    assert sms.meta["source"] == "hub:ucirvine/sms_spam" and "carved" in sms.meta["test_split"]
+    assert sum(map(len, sms.splits().values())) == n and " " not in sms.train.texts[0][0] + sms.train.texts[0][-1]
+    ag = data.load_dataset("ag_news")
+    assert ag.labels == ["W", "S", "B", "T"] and len(ag.test) == n and ag.test.texts[0] == "cost $5 #0"
+    go = data.load_dataset("goemotions")
+    assert go.multilabel and go.meta["validation_split"] == "official" and go.train.y.shape == (n, 3)
+    assert go.train.texts[0] == " e 0" and go.train.y[0].tolist() == [1, 0, 1]
+    assert ("google-research-datasets/go_emotions", "simplified") in calls
+    with pytest.raises(DataError, match="no Hugging Face hub copy"):
+        data.load_dataset("rusentiment")
