@@ -11,7 +11,7 @@ Modules, one role each:
     frames.py    dataset_from_frame: a validated table -> TextDataset
     uploads.py   save / load / list / delete saved uploads ("upload:<name>")
     catalog.py   load_dataset(name) and list_datasets() over built-ins and uploads
-    describe.py  describe() statistics and suggest_max_length
+    stats.py     describe() statistics and suggest_max_length
 
 Every user-facing problem raises `DataError` (a ValueError) with a message that says how to fix it.
 Everything below is importable from `core.data` as before the split into modules.
@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from .catalog import list_datasets, load_dataset
 from .cells import is_missing, label_name, sort_labels
-from .describe import COVERAGE_TARGET, LENGTH_CANDIDATES, describe, normalise_text, suggest_max_length
 from .formats import ACCEPTED_EXTENSIONS, READERS, Reader, read_table, reader_for
 from .frames import dataset_from_frame, detect_language
 from .parsers import AG_NEWS_LABELS, JIGSAW_LABELS, PARSERS, RUSENTIMENT_LABELS, Raw, clean_ag_news
 from .specs import SPECS, BuiltinSpec, FileRole, HubSource
 from .splits import TEST_SIZE, VALIDATION_SIZE, apply_max_train, carve, subsample
+from .stats import COVERAGE_TARGET, LENGTH_CANDIDATES, describe, normalise_text, suggest_max_length
 from .types import DataError, NameTakenError, Split, TextDataset
 from .uploads import UPLOAD_PREFIX, delete_upload, list_uploads, load_upload, save_upload
 from .validate import LABEL_FORMATS, MIN_ROWS, Problem, TableError, ValidationReport, validate_frame
