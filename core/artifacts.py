@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from . import config as _cfg
+from . import naming
 from .base import TextClassifier
 from .errors import ArtifactError  # noqa: F401 - re-exported: callers import it from here
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
+_NAME = naming.RULES["model"].pattern
 REQUIRED_FILES = ("manifest.json", "metrics.json", "predictions.npz", "model")
 #: Temporary folders of interrupted saves / deletes (".tmp-<name>-*", ".trash-<name>-*") older than this are
 #: removed by `cleanup_stale` (a save in progress keeps touching its folder, and none takes an hour).
@@ -112,11 +113,7 @@ class ArtifactInfo:
 
 def check_name(name: str) -> str:
     """Return `name` if it is a safe folder name (letters, digits, . _ -; no path parts), else raise."""
-    if not isinstance(name, str) or not _NAME.match(name) or name in {".", ".."} or ".." in name:
-        raise ArtifactError(
-            f"invalid model name {name!r}: use 1-120 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
-    return name
+    return naming.check_name(name, "model")
 
 
 def artifact_dir(name: str) -> Path:
@@ -201,8 +198,7 @@ def save_artifact(
     so `metrics["size_mb"]` can report the size of `model/` on disk.
     """
     final = artifact_dir(name)
-    if final.exists() and not overwrite:
-        raise ArtifactError(f"a model named {name!r} already exists; pick another name")
+    naming.ensure_free(final, name, "model", overwrite)
     root = _cfg.artifacts_dir()
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
     try:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import artifacts
+from . import artifacts, naming
 from .base import TextClassifier
 from .data import Split, TextDataset
 from .memory import PeakMemory
@@ -69,20 +69,6 @@ def latency_ms(model: TextClassifier, text: str, repeats: int = 20) -> dict[str,
     return {"latency_ms_p50": float(np.percentile(times, 50)), "latency_ms_p95": float(np.percentile(times, 95))}
 
 
-def _subsample_train(ds: TextDataset, n: int, seed: int = 0) -> TextDataset:
-    """A copy of `ds` with a seeded random `n`-row sample of train (stratified when every class has ≥ 2 rows)."""
-    import dataclasses
-
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(ds.train))
-    strat = None if ds.multilabel else ds.train.y
-    if strat is not None and np.bincount(strat).min(initial=2) < 2:
-        strat = None
-    keep, _ = train_test_split(idx, train_size=n, random_state=seed, stratify=strat)
-    return dataclasses.replace(ds, train=ds.train.subset(np.sort(keep)))
-
-
 def default_name(dataset: str, kind: str) -> str:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return artifacts.unique_name(f"{dataset.replace(':', '-')}-{kind}-{stamp}")
@@ -128,7 +114,7 @@ def run(
     Raises ParamError for bad settings before any work starts, and writes nothing if training fails or is
     cancelled (progress callback raising core.progress.Cancelled).
     """
-    from .data import load_dataset
+    from .data import apply_max_train, load_dataset
 
     progress = progress or null_progress
     fam = family(kind)
@@ -137,12 +123,10 @@ def run(
         fam.check_params(dict(resolved))
     if name is not None:
         artifacts.check_name(name)
-        if artifacts.artifact_dir(name).exists():
-            raise artifacts.ArtifactError(f"a model named {name!r} already exists; pick another name")
+        naming.ensure_free(artifacts.artifact_dir(name), name, "model")
     progress(0, 1, "data: loading dataset")
-    ds = dataset if isinstance(dataset, TextDataset) else load_dataset(dataset, max_train=max_train)
-    if isinstance(dataset, TextDataset) and max_train and max_train < len(ds.train):
-        ds = _subsample_train(ds, max_train)
+    ds = apply_max_train(dataset, max_train) if isinstance(dataset, TextDataset) else \
+        load_dataset(dataset, max_train=max_train)
     auto_named = name is None
     name = name or default_name(ds.name, kind)
     t0 = time.perf_counter()

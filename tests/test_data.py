@@ -74,7 +74,9 @@ def test_validation_is_carved_stratified_and_seeded():
     other = data.load_dataset("ag_news", seed=1)
     assert other.validation.texts != ds.validation.texts and other.test.texts == ds.test.texts
     small = data.load_dataset("ag_news", max_train=400)
-    assert len(small.train) == 400 and len(small.validation) == 100 and len(small.test) == 7600
+    # max_train samples training rows only (issue 11: one meaning): validation and test stay whole
+    assert len(small.train) == 400 and len(small.validation) == 2574 and len(small.test) == 7600
+    assert small.validation.texts == ds.validation.texts and small.meta["max_train"] == 400
     assert _counts(small.train.y, 4).min() >= 80  # stratified: every class keeps its share
 
 

@@ -237,7 +237,8 @@ def compress(teacher: str, method: str, settings: dict[str, Any] | None = None, 
     """
     import time
 
-    from ..artifacts import ArtifactError, artifact_dir, check_name
+    from .. import naming
+    from ..artifacts import artifact_dir, check_name
     from ..memory import PeakMemory
     from ..train import finish
 
@@ -245,8 +246,7 @@ def compress(teacher: str, method: str, settings: dict[str, Any] | None = None, 
     resolved = resolve_settings(method, settings)
     if name is not None:
         check_name(name)
-        if artifact_dir(name).exists():
-            raise ArtifactError(f"a model named {name!r} already exists; pick another name")
+        naming.ensure_free(artifact_dir(name), name, "model")
     t = Teacher(teacher, dataset)
     progress(0, 1, "data: loading dataset")
     ds = t.dataset

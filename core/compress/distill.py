@@ -98,10 +98,10 @@ def distill_dataset(ds: TextDataset, teacher: TextClassifier, own: dict[str, Any
                     progress: ProgressCallback = null_progress, cache_key: str | None = None
                     ) -> tuple[TextDataset, np.ndarray, int]:
     """(training dataset (sampled, plus extra texts), the teacher's soft targets for its train split, n extra)."""
-    from ..train import _subsample_train
+    from ..data import apply_max_train
 
     if own["max_train"] and own["max_train"] < len(ds.train):
-        ds = _subsample_train(ds, int(own["max_train"]))
+        ds = apply_max_train(ds, int(own["max_train"]))
     texts = list(ds.train.texts)
     extra = read_extra_texts(own["extra_texts"], int(own["max_extra"])) if own["extra_texts"] else []
     soft = teacher_targets(teacher, texts + extra, progress, cache_key)
