@@ -91,7 +91,7 @@ def evil_model(tmp_path, monkeypatch):
 def test_predict_page_escapes_label_names(evil_model):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "predict.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "predict.py"), default_timeout=120)
     at.run()
     at.selectbox(key="predict-model").select(evil_model).run()
     at.text_area(key="predict-text").input("free prize winner cash").run()
