@@ -108,3 +108,38 @@ def pick_other_model(exclude: str, key: str, label: str = "Second model", requir
     if st.session_state.get(key) not in by_name:
         st.session_state.pop(key, None)
     return st.selectbox(label, list(by_name), key=key, format_func=lambda n: model_label(by_name[n]))
+
+
+def model_and_predictions(key: str, empty: str, min_texts: int = 1, require: str | None = None
+                          ) -> tuple[str, artifacts.Predictions]:
+    """`pick_model` and its stored test predictions; stops the page (after saying why) when there is no model,
+    the predictions cannot be read, or the test split has fewer than `min_texts` texts (message `empty`)."""
+    from .cache import load_predictions
+    from .chrome import guard
+
+    name = pick_model(key=key, require=require)
+    if name is None:
+        st.stop()
+    preds = None
+    with guard("Could not read the stored predictions"):
+        preds = load_predictions(name)
+    if preds is None:
+        st.stop()
+    if len(preds.texts) < min_texts:
+        empty_state(empty, None)
+        st.stop()
+    return name, preds
+
+
+def dataset_and_models(key: str, empty: str = "No model trained on {dataset} yet — train one."
+                       ) -> tuple[str, list[artifacts.ArtifactInfo]]:
+    """`pick_dataset` and its working models, newest first; stops the page when there is no dataset or no model
+    (message `empty`, formatted with the dataset's name)."""
+    dataset = pick_dataset(key=key)
+    if dataset is None:
+        st.stop()
+    infos = _working(dataset, None)
+    if not infos:
+        empty_state(empty.format(dataset=dataset))
+        st.stop()
+    return dataset, infos

@@ -24,13 +24,7 @@ COLUMNS = [
 ]
 HIGHER_IS_BETTER = ["accuracy", "f1_macro", "f1_micro", "f1_weighted"]
 
-dataset = ui.pick_dataset(key="compare-dataset")
-if dataset is None:
-    st.stop()
-infos = [i for i in ui.artifact_infos(dataset) if i.ok]
-if not infos:
-    ui.empty_state(f"No model trained on {dataset} yet — train one.")
-    st.stop()
+dataset, infos = ui.dataset_and_models("compare-dataset")
 
 board = pd.DataFrame([i.row([key for key, _, _ in COLUMNS]) for i in infos]).drop(columns="dataset")
 board = board.rename(columns={"name": "model"})

@@ -15,7 +15,7 @@ from core import lineage
 from core.compress import methods as compress_methods
 from core.evaluate import per_class_delta
 from core.machine import summary as machine_summary
-from core.params import ParamError, form_settings
+from core.params import form_settings
 
 ui.page_header(
     "Compression",
@@ -84,13 +84,8 @@ def machine_panel(machine: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ choose
-dataset = ui.pick_dataset(key="compression-dataset")
-if dataset is None:
-    st.stop()
-infos = [i for i in ui.artifact_infos(dataset) if i.ok]
-if not infos:
-    ui.empty_state(f"No model trained on {dataset} yet — train one, then compress it here.")
-    st.stop()
+dataset, infos = ui.dataset_and_models("compression-dataset", "No model trained on {dataset} yet — train one, then "
+                                                             "compress it here.")
 by_name = {i.name: i for i in infos}
 names = list(by_name)
 
@@ -285,11 +280,8 @@ with st.form("compression-form"):
     submitted = st.form_submit_button("Build", type="primary", icon=":material/compress:")
 
 if submitted:
-    try:
+    with ui.guard("Check the settings"):
         settings = form_settings(meth.params, values, extra)  # only non-default settings: a short command line
-    except ParamError as exc:
-        ui.show_error(exc, "Check the settings")
-    else:
         job = ui.start_compress(teacher, method, settings, out_name.strip() or None)
         if job:
             st.toast(f"Building {method} variant of {teacher} (job {job}).", icon=":material/compress:")

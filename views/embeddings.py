@@ -21,17 +21,8 @@ if not embedders:
                    ". TF-IDF models have no embedding (their features are the vocabulary itself).")
     st.stop()
 
-name = ui.pick_model(key="embeddings-model", require="embed")
-if name is None:
-    st.stop()
-preds = None
-with ui.guard("Could not read the stored predictions"):
-    preds = ui.load_predictions(name)
-if preds is None:
-    st.stop()
-if len(preds.texts) < 3:
-    ui.empty_state("This model's test split has fewer than 3 texts: there is nothing to map.", None)
-    st.stop()
+name, preds = ui.model_and_predictions("embeddings-model", "This model's test split has fewer than 3 texts: there is "
+                                       "nothing to map.", min_texts=3, require="embed")
 
 c1, c2 = st.columns(2)
 method = c1.radio("Projection", list(METHODS), format_func=METHODS.get, horizontal=True, key="embeddings-method",

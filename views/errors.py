@@ -22,21 +22,12 @@ ui.page_header(
     "predicted class (columns); click a cell, or choose it below, to read those texts.",
 )
 
-name = ui.pick_model(key="errors-model")
-if name is None:
-    st.stop()
+name, preds = ui.model_and_predictions("errors-model", "This model's test split is empty, so there is nothing to "
+                                                       "analyse.")
 info = ui.artifact_info(name)
 metrics = (info.metrics if info else None) or {}
-preds = None
-with ui.guard("Could not read the stored predictions"):
-    preds = ui.load_predictions(name)
-if preds is None:
-    st.stop()
 labels = list(preds.labels)
 k = len(labels)
-if len(preds.texts) == 0:
-    ui.empty_state("This model's test split is empty, so there is nothing to analyse.", None)
-    st.stop()
 
 
 def per_class_table() -> pd.DataFrame:

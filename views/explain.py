@@ -14,19 +14,10 @@ ui.page_header(
     "class: which words the model relies on, beyond one example.",
 )
 
-name = ui.pick_model(key="explain-model")
-if name is None:
-    st.stop()
-preds = None
-with ui.guard("Could not read the stored predictions"):
-    preds = ui.load_predictions(name)
-if preds is None:
-    st.stop()
+name, preds = ui.model_and_predictions("explain-model", "This model's test split is empty, so there is nothing to "
+                                                        "explain.")
 labels = list(preds.labels)
 y_true, y_pred = preds.y_true.astype(int), preds.y_pred
-if len(preds.texts) == 0:
-    ui.empty_state("This model's test split is empty, so there is nothing to explain.", None)
-    st.stop()
 
 st.subheader("Slice")
 c1, c2, c3 = st.columns(3)
