@@ -1,14 +1,20 @@
-"""Peak resident memory of this process during a block, sampled by a background thread."""
+"""Peak resident memory of this process during a block, sampled by a background thread.
+
+The one memory measurement of the lab: training (`core.train`, `core.trainer`), compression and the load-test
+script all report `PeakMemory` figures, in MB of 10^6 bytes.
+"""
 from __future__ import annotations
 
 import threading
-import time
 
 import psutil
 
+#: Bytes per MB in every memory figure the lab reports (peak_memory_mb, benchmark tables): decimal megabytes.
+MB = 1e6
+
 
 class PeakMemory:
-    """`with PeakMemory() as pm: ...` then `pm.peak_mb` (max RSS seen, MB) and `pm.delta_mb` (peak - start)."""
+    """`with PeakMemory() as pm: ...` then `pm.peak_mb` (max RSS seen, MB) and `pm.start_mb` (RSS at the start)."""
 
     def __init__(self, interval: float = 0.1) -> None:
         self.interval = interval
@@ -18,7 +24,7 @@ class PeakMemory:
         self._proc = psutil.Process()
 
     def _rss(self) -> float:
-        return self._proc.memory_info().rss / 1e6
+        return self._proc.memory_info().rss / MB
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -34,12 +40,3 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
         self.peak_mb = max(self.peak_mb, self._rss())
-
-    @property
-    def delta_mb(self) -> float:
-        return self.peak_mb - self.start_mb
-
-
-def timed() -> float:
-    """Monotonic seconds (perf_counter), named for readability at call sites."""
-    return time.perf_counter()

@@ -1,7 +1,9 @@
 """Pure plotly figure builders for the dashboard (no streamlit here, so notebooks and tests can use them).
 
 Every builder takes plain arrays / mappings and returns a `plotly.graph_objects.Figure` with a title and
-labelled axes. Sections: data, prediction, errors, comparison. Append new builders under a section comment.
+labelled axes. Sections here: data, prediction, errors, comparison; training histories are in core.plots_train,
+compression benchmarks in core.plots_compress, explanations in core.plots_explain, colours and the common layout
+in core.plots_style. Every builder is importable from core.plots. Append new builders under a section comment.
 """
 from __future__ import annotations
 
@@ -10,25 +12,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-#: Colours for "pushed towards" / "pushed away from" a class.
-POSITIVE = "#2f6fb0"
-NEGATIVE = "#c0504d"
-NEUTRAL = "#9aa5b1"
-
-
-def _layout(fig: go.Figure, title: str, x: str, y: str, height: int | None = None) -> go.Figure:
-    """Common layout: title, axis titles, compact margins."""
-    fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left"},
-        xaxis_title=x,
-        yaxis_title=y,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-    )
-    if height:
-        fig.update_layout(height=height)
-    return fig
-
+# Builders of training histories and compression benchmarks live beside this module; pages keep using
+# ui.plots.X for all of them.
+from .plots_compress import pareto_front, per_class_change, tradeoff_scatter  # noqa: F401 - re-exported
+from .plots_style import NEGATIVE, NEUTRAL, POSITIVE, apply_layout  # noqa: F401 - re-exported
+from .plots_train import gradient_flow, training_curves  # noqa: F401 - re-exported
 
 # ----------------------------------------------------------------------------------------------------------
 # Data
@@ -46,7 +34,7 @@ def class_distribution(counts: Mapping[str, Mapping[str, int]] | Mapping[str, in
         labels = list(c)
         fig.add_bar(x=labels, y=[c[k] for k in labels], name=str(split))
     fig.update_layout(barmode="group", showlegend=len(per_split) > 1)
-    return _layout(fig, title, "class", "examples")
+    return apply_layout(fig, title, "class", "examples")
 
 
 def length_histogram(lengths_by_class: Mapping[str, Sequence[float]], unit: str = "tokens",
@@ -56,7 +44,7 @@ def length_histogram(lengths_by_class: Mapping[str, Sequence[float]], unit: str 
     for label, lengths in lengths_by_class.items():
         fig.add_histogram(x=np.asarray(lengths), name=str(label), opacity=0.6, nbinsx=nbins)
     fig.update_layout(barmode="overlay")
-    return _layout(fig, title or f"Text length per class ({unit})", f"length ({unit})", "texts")
+    return apply_layout(fig, title or f"Text length per class ({unit})", f"length ({unit})", "texts")
 
 
 def length_histogram_binned(edges: Sequence[float], counts_by_class: Mapping[str, Sequence[int]],
@@ -68,7 +56,7 @@ def length_histogram_binned(edges: Sequence[float], counts_by_class: Mapping[str
     for label, counts in counts_by_class.items():
         fig.add_bar(x=centers, y=np.asarray(counts), width=widths, name=str(label), opacity=0.6)
     fig.update_layout(barmode="overlay", bargap=0)
-    return _layout(fig, title or f"Text length per class ({unit})", f"length ({unit})", "texts")
+    return apply_layout(fig, title or f"Text length per class ({unit})", f"length ({unit})", "texts")
 
 
 def length_coverage(lengths: Sequence[float] | None = None, unit: str = "tokens",
@@ -102,7 +90,7 @@ def length_coverage(lengths: Sequence[float] | None = None, unit: str = "tokens"
         fig.add_annotation(x=x, y=share * 100,
                            text=f"≤ {n:g} {unit}: {share:.0%}", showarrow=True, arrowhead=2, ax=40, ay=40)
     fig.update_yaxes(range=[0, 105], ticksuffix="%")
-    return _layout(fig, title or f"Length coverage ({unit})", f"max length N ({unit})", "texts with length ≤ N")
+    return apply_layout(fig, title or f"Length coverage ({unit})", f"max length N ({unit})", "texts with length ≤ N")
 
 
 def cooccurrence_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Sequence[str],
@@ -112,7 +100,7 @@ def cooccurrence_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels:
     fig = go.Figure(go.Heatmap(z=m, x=list(labels), y=list(labels), colorscale="Blues",
                                hovertemplate="%{y} & %{x}: %{z}<extra></extra>", colorbar={"title": "rows"}))
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title, "label", "label", height=max(400, 18 * len(labels) + 150))
+    return apply_layout(fig, title, "label", "label", height=max(400, 18 * len(labels) + 150))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -148,7 +136,7 @@ def probability_bars(proba: Sequence[float], labels: Sequence[str],
                         marker={"symbol": "line-ns-open", "size": 18, "color": NEGATIVE, "line": {"width": 2}})
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(range=[0, 1])
-    return _layout(fig, title, "probability", "class", height=max(250, 28 * len(order) + 110))
+    return apply_layout(fig, title, "probability", "class", height=max(250, 28 * len(order) + 110))
 
 
 def contribution_bars(tokens: Sequence[str], weights: Sequence[float], label: str, top: int = 15,
@@ -164,7 +152,7 @@ def contribution_bars(tokens: Sequence[str], weights: Sequence[float], label: st
                            marker_color=[POSITIVE if v >= 0 else NEGATIVE for v in w[order]],
                            hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
     fig.add_vline(x=0, line_color=NEUTRAL)
-    return _layout(fig, title or f"Words that pushed “{label}”", "contribution to the class score", "word",
+    return apply_layout(fig, title or f"Words that pushed “{label}”", "contribution to the class score", "word",
                    height=max(250, 24 * len(order) + 110))
 
 
@@ -210,7 +198,7 @@ def confusion_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Se
     )
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
-    return _layout(fig, title or ("Confusion matrix (row-normalised)" if normalized else "Confusion matrix"),
+    return apply_layout(fig, title or ("Confusion matrix (row-normalised)" if normalized else "Confusion matrix"),
                    "predicted", "true", height=max(400, 30 * k + 200))
 
 
@@ -223,7 +211,7 @@ def per_label_confusion(tp: Sequence[int], fp: Sequence[int], fn: Sequence[int],
     fig.add_bar(x=names, y=list(fp), name="false positives", marker_color="#e8a33d")
     fig.add_bar(x=names, y=list(fn), name="false negatives", marker_color=NEGATIVE)
     fig.update_layout(barmode="stack")
-    return _layout(fig, title, "label", "test examples")
+    return apply_layout(fig, title, "label", "test examples")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -249,7 +237,7 @@ def reliability_diagram(curves: Mapping[str, Sequence[Mapping[str, float]]],
         )
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(range=[0, 1.02])
-    return _layout(fig, title, "mean confidence in bin", "accuracy in bin", height=450)
+    return apply_layout(fig, title, "mean confidence in bin", "accuracy in bin", height=450)
 
 
 def leaderboard_bars(names: Sequence[str], values: Sequence[float], metric: str,
@@ -260,144 +248,4 @@ def leaderboard_bars(names: Sequence[str], values: Sequence[float], metric: str,
     fig = go.Figure(go.Bar(x=v[order], y=[str(names[i]) for i in order], orientation="h",
                            marker_color=POSITIVE, text=[f"{x:.3f}" for x in v[order]], textposition="auto"))
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title or f"Models by {metric}", metric, "model", height=max(250, 30 * len(order) + 110))
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Training (histories written by core.trainer.train_loop: metrics.json -> train_info -> history)
-# ----------------------------------------------------------------------------------------------------------
-
-def _smooth(values: Sequence[float], window: int) -> np.ndarray:
-    """Trailing moving average (window 1 = unchanged), so noisy per-step losses stay readable."""
-    v = np.asarray(values, dtype=float)
-    if window <= 1 or len(v) < 2:
-        return v
-    c = np.cumsum(np.insert(v, 0, 0.0))
-    idx = np.arange(1, len(v) + 1)
-    lo = np.maximum(0, idx - window)
-    return (c[idx] - c[lo]) / (idx - lo)
-
-
-def training_curves(histories: Mapping[str, Mapping], metric: str = "accuracy", smooth: int = 20,
-                    title: str = "Training curves") -> go.Figure:
-    """Two panels, runs overlaid: training loss per step (moving average over `smooth` steps) and the
-    validation `metric` per evaluation. histories: {run name: history dict with train_loss [[step, loss]] and
-    evals [{step, <metric>, ...}]}."""
-    from plotly.colors import qualitative
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", f"validation {metric}"))
-    palette = qualitative.Plotly
-    for i, (name, h) in enumerate(histories.items()):
-        color = palette[i % len(palette)]
-        loss = h.get("train_loss") or []
-        if loss:
-            fig.add_scatter(x=[s for s, _ in loss], y=_smooth([v for _, v in loss], smooth), mode="lines",
-                            name=name, legendgroup=name, line={"color": color}, row=1, col=1)
-        evals = [e for e in h.get("evals") or [] if e.get(metric) is not None]
-        if evals:
-            fig.add_scatter(x=[e["step"] for e in evals], y=[e[metric] for e in evals], mode="lines+markers",
-                            name=name, legendgroup=name, showlegend=not loss, line={"color": color}, row=1, col=2)
-            best = h.get("best_step")
-            hit = [e for e in evals if e["step"] == best]
-            if hit:
-                fig.add_scatter(x=[best], y=[hit[0][metric]], mode="markers", legendgroup=name, showlegend=False,
-                                marker={"symbol": "star", "size": 13, "color": color},
-                                hovertemplate=f"best ({name})<br>step %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
-                                row=1, col=2)
-    fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text="loss", row=1, col=1)
-    fig.update_yaxes(title_text=metric, row=1, col=2)
-    fig.update_layout(title={"text": title, "x": 0.0, "xanchor": "left"}, height=420,
-                      margin={"l": 10, "r": 10, "t": 70, "b": 10},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "xanchor": "right", "x": 1.0})
-    return fig
-
-
-def gradient_flow(history: Mapping, step: int | None = None, title: str = "Gradient flow") -> go.Figure:
-    """Mean and max |gradient| per layer (weights, input side first) on a log axis, at the recorded step
-    `step` (default: averaged over every recorded step). Vanishing gradients show as layers near the input
-    with much smaller bars than layers near the output."""
-    records = history.get("grad_flow") or []
-    if step is not None:
-        records = [r for r in records if r["step"] == step]
-    names: list[str] = []
-    mean: dict[str, list[float]] = {}
-    mx: dict[str, list[float]] = {}
-    for r in records:
-        for layer in r["layers"]:
-            if layer["name"] not in mean:
-                names.append(layer["name"])
-                mean[layer["name"]], mx[layer["name"]] = [], []
-            mean[layer["name"]].append(layer["mean_abs"])
-            mx[layer["name"]].append(layer["max_abs"])
-    floor = 1e-12  # log axis: a zero gradient is drawn at the floor instead of disappearing
-    fig = go.Figure()
-    fig.add_bar(x=names, y=[max(float(np.mean(mx[n])), floor) for n in names], name="max |grad|",
-                marker_color=NEUTRAL)
-    fig.add_bar(x=names, y=[max(float(np.mean(mean[n])), floor) for n in names], name="mean |grad|",
-                marker_color=POSITIVE)
-    fig.update_layout(barmode="overlay")
-    fig.update_yaxes(type="log")
-    sub = f" at step {step}" if step is not None else (f" (mean of {len(records)} recorded steps)" if records else "")
-    return _layout(fig, title + sub, "layer", "|gradient|", height=450)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# --- compression (benchmark rows from core.bench: accuracy against latency / size, Pareto front)
-# ----------------------------------------------------------------------------------------------------------
-
-def pareto_front(cost: Sequence[float], quality: Sequence[float]) -> list[int]:
-    """Indices of the points no other point beats (lower or equal cost AND higher or equal quality, one strictly),
-    ordered by cost. NaN points are never on the front."""
-    c = np.asarray(cost, dtype=float)
-    q = np.asarray(quality, dtype=float)
-    ok = np.flatnonzero(np.isfinite(c) & np.isfinite(q))
-    front, best = [], -np.inf
-    for i in sorted(ok, key=lambda i: (c[i], -q[i])):
-        if q[i] > best:
-            front.append(int(i))
-            best = q[i]
-    return front
-
-
-def tradeoff_scatter(names: Sequence[str], cost: Sequence[float], quality: Sequence[float], cost_label: str,
-                     quality_label: str = "accuracy", title: str | None = None, log_x: bool = False) -> go.Figure:
-    """Quality against cost (latency ms, size MB, ...) per model, with the Pareto front as a step line: the
-    models worth keeping are on the line; anything below-right of it is beaten on both axes."""
-    c = np.asarray(cost, dtype=float)
-    q = np.asarray(quality, dtype=float)
-    front = pareto_front(c, q)
-    on = set(front)
-    fig = go.Figure()
-    fig.add_scatter(x=c, y=q, mode="markers+text", text=[str(n) for n in names], textposition="top center",
-                    cliponaxis=False, name="models", marker={"size": 11, "color": [POSITIVE if i in on else NEUTRAL
-                                                                 for i in range(len(c))]},
-                    hovertemplate="%{text}<br>" + cost_label + " %{x:.4g}<br>" + quality_label
-                                  + " %{y:.4f}<extra></extra>")
-    fig.add_scatter(x=c[front], y=q[front], mode="lines", line={"shape": "hv", "dash": "dot", "color": POSITIVE},
-                    name="Pareto front", hoverinfo="skip")
-    if log_x:
-        fig.update_xaxes(type="log")
-    return _layout(fig, title or f"{quality_label} against {cost_label}", cost_label + " (lower is better)",
-                   quality_label, height=450)
-
-
-def per_class_change(labels: Sequence[str], before: Sequence[float], after: Sequence[float],
-                     support: Sequence[int] | None = None, metric: str = "accuracy",
-                     title: str | None = None) -> go.Figure:
-    """Horizontal bars of the per-class change `after - before` in points (x100): blue = the variant gained,
-    red = it lost; hover shows both values and the class's test support. Classes in the given order."""
-    b = np.asarray(before, dtype=float)
-    a = np.asarray(after, dtype=float)
-    d = (a - b) * 100.0
-    n = np.asarray(support if support is not None else [0] * len(d))
-    fig = go.Figure(go.Bar(
-        x=d, y=[str(x) for x in labels], orientation="h", marker_color=[POSITIVE if v >= 0 else NEGATIVE for v in d],
-        text=[f"{v:+.1f}" for v in d], textposition="auto", customdata=np.stack([b, a, n], axis=-1),
-        hovertemplate="%{y}<br>" + metric + " %{customdata[0]:.3f} → %{customdata[1]:.3f}<br>"
-                      "%{x:+.2f} points<br>%{customdata[2]:.0f} test examples<extra></extra>"))
-    fig.add_vline(x=0, line_color=NEUTRAL)
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title or f"Per-class {metric} change (points)", f"change in {metric} (points)", "class",
-                   height=max(250, 28 * len(d) + 110))
+    return apply_layout(fig, title or f"Models by {metric}", metric, "model", height=max(250, 30 * len(order) + 110))

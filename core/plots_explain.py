@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .explain.attribution import TokenAttribution
-from .plots import NEGATIVE, POSITIVE  # one convention everywhere: blue pushes towards the class, red away
+from .plots_style import NEGATIVE, POSITIVE  # one convention everywhere: blue pushes towards the class, red away
 
 HOVER_CHARS = 200
 
@@ -58,7 +58,7 @@ def attention_heatmap(matrix: np.ndarray, tokens: Sequence[str], title: str = "A
 
 def attribution_bar(tokens: Sequence[str] | TokenAttribution, values=None, top: int = 15,
                     title: str = "Top tokens", class_name: str | None = None) -> go.Figure:
-    """Horizontal bars of the `top` tokens by |value| (red = towards the class, blue = away)."""
+    """Horizontal bars of the `top` tokens by |value| (blue = towards the class, red = away from it)."""
     if isinstance(tokens, TokenAttribution):
         tokens, values = tokens.tokens, tokens.values
     v = np.asarray(values, dtype=float).reshape(-1)

@@ -25,9 +25,14 @@ Contract of `train_loop`:
 
 History dict (JSON-serialisable, stored as metrics.json -> train_info -> history):
     train_loss [[step, loss]], lr [[step, lr]], evals [{step, epoch, val_loss, accuracy, f1_macro, f1_micro}],
-    epoch_seconds [s], best_step, best_metric, metric, stopped_early, peak_memory_mb, grad_flow
+    epoch_seconds [s], best_step, best_metric, metric, stopped_early, peak_memory_mb (MB, core.memory), grad_flow
     [{step, layers: [{name, mean_abs, max_abs}]}], n_trainable, n_total, steps_per_epoch, total_steps,
     train_seconds, device, num_processes.
+
+Layout: this module holds the knobs and the loop (`train_loop` -> `run_epochs` -> one optimizer step); the
+parts live beside it and are re-exported here: `trainer_losses` (class weights, CE/BCE, distillation),
+`trainer_eval` (validation metrics, evaluation schedule, best-state `Evaluator`), `trainer_batching`
+(length-bucketed, re-sampled batches).
 
 Scale-out: the loop is written against HF `accelerate` (model, optimizer, dataloader and scheduler go through
 `Accelerator.prepare`), so `accelerate launch -m core train ...` runs the same code data-parallel on several
@@ -38,24 +43,32 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
 from .config import num_threads
 from .data import TextDataset
+from .memory import MB, PeakMemory
 from .models.torch_base import logits_to_proba, predict_logits  # noqa: F401 - re-exported
 from .params import Param
 from .progress import ProgressCallback, null_progress
 
-Encode = Callable[[list[str]], dict[str, torch.Tensor]]
+# The loop's parts live in sibling modules; every name stays importable from core.trainer.
+from .trainer_batching import (  # noqa: F401 - re-exported
+    BucketBatchSampler,
+    Encode,
+    balance_groups,
+    make_collate,
+    make_loader,
+)
+from .trainer_eval import METRICS, Evaluator, eval_points, model_logits, val_metrics  # noqa: F401 - re-exported
+from .trainer_losses import TrainLoss, build_losses, class_weights  # noqa: F401 - re-exported
 
-METRICS = ("f1_macro", "accuracy", "f1_micro", "val_loss")
 IMBALANCE = ("none", "class_weights", "oversample", "undersample")
 
 
@@ -147,144 +160,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-# ----------------------------------------------------------------------------------------------- batching
-class BucketBatchSampler(Sampler[list[int]]):
-    """Yields batches of row indices. Each epoch: resample rows (over/under-sampling), shuffle, sort by text
-    length inside chunks of `chunk` batches (so a batch holds similar lengths -> little padding), then shuffle
-    the batch order. Seeded by (seed, epoch), so runs are reproducible."""
-
-    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int, bucket: bool = True,
-                 groups: np.ndarray | None = None, sampling: str = "none", chunk: int = 50) -> None:
-        self.lengths = np.asarray(lengths)
-        self.batch_size = batch_size
-        self.seed = seed
-        self.bucket = bucket
-        self.groups = groups
-        self.sampling = sampling
-        self.chunk = chunk
-        self.epoch = 0
-        self.drop_last = False  # read by accelerate's BatchSamplerShard when sharding over processes
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _rows(self, rng: np.random.Generator) -> np.ndarray:
-        n = len(self.lengths)
-        if self.sampling not in ("oversample", "undersample") or self.groups is None:
-            return rng.permutation(n)
-        by_group = [np.flatnonzero(self.groups == g) for g in np.unique(self.groups)]
-        sizes = [len(ix) for ix in by_group]
-        target = max(sizes) if self.sampling == "oversample" else min(sizes)
-        parts = []
-        for ix in by_group:
-            if len(ix) >= target:
-                parts.append(rng.choice(ix, size=target, replace=False))
-            else:  # keep every row once, draw the rest with replacement
-                parts.append(np.concatenate([ix, rng.choice(ix, size=target - len(ix), replace=True)]))
-        return rng.permutation(np.concatenate(parts))
-
-    def _batches(self) -> list[np.ndarray]:
-        rng = np.random.default_rng([self.seed, self.epoch])
-        rows = self._rows(rng)
-        bs = self.batch_size
-        if not self.bucket:
-            return [rows[i:i + bs] for i in range(0, len(rows), bs)]
-        batches = []
-        span = bs * self.chunk
-        for start in range(0, len(rows), span):
-            part = rows[start:start + span]
-            part = part[np.argsort(self.lengths[part], kind="stable")]
-            batches += [part[i:i + bs] for i in range(0, len(part), bs)]
-        order = rng.permutation(len(batches))
-        return [batches[i] for i in order]
-
-    def __iter__(self) -> Iterator[list[int]]:
-        for b in self._batches():
-            yield b.tolist()
-
-    def __len__(self) -> int:
-        n = len(self.lengths)
-        if self.sampling in ("oversample", "undersample") and self.groups is not None:
-            sizes = np.unique(self.groups, return_counts=True)[1]
-            n = int((sizes.max() if self.sampling == "oversample" else sizes.min()) * len(sizes))
-        if not self.bucket:
-            return math.ceil(n / self.batch_size)
-        span = self.batch_size * self.chunk
-        full, rest = divmod(n, span)
-        return full * self.chunk + math.ceil(rest / self.batch_size)
-
-
-def balance_groups(y: np.ndarray, multilabel: bool) -> np.ndarray:
-    """Group id per row for over/under-sampling: the class (multi-class) or, for multi-label rows, the rarest
-    positive label (rows without labels form their own group)."""
-    if not multilabel:
-        return np.asarray(y)
-    y = np.asarray(y)
-    freq = y.sum(axis=0).astype(float)
-    rarity = np.where(y > 0, freq[None, :], np.inf)
-    return np.where(y.sum(axis=1) > 0, rarity.argmin(axis=1), y.shape[1])
-
-
-def class_weights(y: np.ndarray, n_labels: int, multilabel: bool) -> torch.Tensor:
-    """Balanced weights: n / (k * count_c) per class, or neg/pos per label (clipped to 50) for multi-label."""
-    y = np.asarray(y)
-    if multilabel:
-        pos = y.sum(axis=0).astype(float)
-        return torch.tensor(np.clip((len(y) - pos) / np.maximum(pos, 1), 0.0, 50.0), dtype=torch.float32)
-    counts = np.bincount(y, minlength=n_labels).astype(float)
-    return torch.tensor(len(y) / (n_labels * np.maximum(counts, 1)), dtype=torch.float32)
-
-
-class _Rows(torch.utils.data.Dataset):
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> int:
-        return i
-
-
-def make_collate(encode: Encode, texts: list[str], y: np.ndarray, multilabel: bool) -> Callable[[list[int]], dict]:
-    """Collate row indices -> encode(texts) + `_labels` + `_index` (popped before the model is called)."""
-    ydtype = torch.float32 if multilabel else torch.long
-
-    def collate(rows: list[int]) -> dict[str, torch.Tensor]:
-        batch = dict(encode([texts[i] for i in rows]))
-        batch["_labels"] = torch.as_tensor(np.asarray(y[rows]), dtype=ydtype)
-        batch["_index"] = torch.as_tensor(rows, dtype=torch.long)
-        return batch
-
-    return collate
-
-
-# ----------------------------------------------------------------------------------------------- inference
-def _logits(out: Any) -> torch.Tensor:
-    return out.logits if hasattr(out, "logits") else out
-
-
-def val_metrics(logits: np.ndarray, y: np.ndarray, multilabel: bool, loss_fn: Callable) -> dict[str, float]:
-    """val_loss, accuracy (subset accuracy for multi-label), f1_macro, f1_micro."""
-    from sklearn.metrics import accuracy_score, f1_score
-
-    with torch.no_grad():
-        t = torch.from_numpy(logits)
-        yt = torch.as_tensor(np.asarray(y), dtype=torch.float32 if multilabel else torch.long)
-        loss = float(loss_fn(t, yt))
-    if multilabel:
-        pred = (logits >= 0).astype(int)  # sigmoid >= 0.5
-    else:
-        pred = logits.argmax(axis=1)
-    return {
-        "val_loss": loss,
-        "accuracy": float(accuracy_score(y, pred)),
-        "f1_macro": float(f1_score(y, pred, average="macro", zero_division=0)),
-        "f1_micro": float(f1_score(y, pred, average="micro", zero_division=0)),
-    }
-
-
-# ----------------------------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------------------------------------------- optimisation
 def linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
     """Linear warm-up to the peak lr, then linear decay to 0 at `total_steps` -- the same schedule as
     transformers.get_linear_schedule_with_warmup, without importing transformers (~10 s here)."""
@@ -295,17 +171,6 @@ def linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_s
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def _peak_rss_mb() -> float:
-    try:
-        import psutil
-
-        return psutil.Process().memory_info().rss / 2**20
-    except Exception:  # noqa: BLE001 - psutil missing: fall back to the kernel's lifetime peak
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _default_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -334,28 +199,103 @@ def _grad_stats(model: torch.nn.Module) -> list[dict]:
     return out
 
 
-class _Best:
-    """Best validation state kept in memory (only trainable tensors and buffers; frozen weights never change)."""
+@dataclass
+class _Run:
+    """The accelerate-prepared objects of one run. Steps count optimizer updates (global over processes)."""
 
-    def __init__(self, metric: str) -> None:
-        self.metric = metric
-        self.value: float | None = None
-        self.step: int | None = None
-        self.state: dict[str, torch.Tensor] | None = None
+    accelerator: Any
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    sampler: BucketBatchSampler
+    loader: DataLoader
+    steps_per_epoch: int
+    total_steps: int
 
-    def better(self, value: float) -> bool:
-        if self.value is None:
-            return True
-        return value < self.value if self.metric == "val_loss" else value > self.value
 
-    def keep(self, model: torch.nn.Module, value: float, step: int) -> None:
-        frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
-        self.state = {k: v.detach().clone() for k, v in model.state_dict().items() if k not in frozen}
-        self.value, self.step = value, step
+def _update(run: _Run, loss_fn: TrainLoss, batch: dict[str, torch.Tensor], max_grad_norm: float,
+            grad_stats: bool) -> tuple[float, list[dict] | None]:
+    """One optimizer step on `batch` (encoded texts + `_labels` + `_index`) -> (training loss, per-layer
+    gradient statistics before clipping when `grad_stats`, else None)."""
+    y = batch.pop("_labels")
+    index = batch.pop("_index")
+    loss = loss_fn(model_logits(run.model(**batch)), y, index)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.accelerator.backward(loss)
+    stats = _grad_stats(run.model) if grad_stats else None
+    if max_grad_norm > 0:
+        run.accelerator.clip_grad_norm_(run.model.parameters(), max_grad_norm)
+    run.optimizer.step()
+    run.scheduler.step()
+    return float(loss.detach()), stats
 
-    def restore(self, model: torch.nn.Module) -> None:
-        if self.state is not None:
-            model.load_state_dict(self.state, strict=False)
+
+def _validation_ticker(progress: ProgressCallback, step: int, total: int, msg: str,
+                       loss: float) -> Callable[[int, int], None]:
+    """on_batch callback for validation: reports "(validating b/n)" at the current training step."""
+    return lambda b, n: progress(step, total, f"{msg} (validating {b}/{n})", {"loss": loss})
+
+
+def run_epochs(run: _Run, loss_fn: TrainLoss, evaluate: Evaluator, cfg: LoopConfig, history: dict[str, Any],
+               progress: ProgressCallback) -> tuple[int, bool]:
+    """The optimisation loop: up to cfg.epochs passes over run.loader, at most run.total_steps optimizer steps.
+
+    Appends train_loss [[step, loss]], lr [[step, lr]], grad_flow (step 1 and every cfg.grad_stats_every steps)
+    and epoch_seconds [s] to `history`; validates at the `eval_points` of each epoch and after the last step.
+    Returns (optimizer steps done, stopped early because patience ran out). Raises FloatingPointError when
+    the loss stops being finite.
+    """
+    model, total = run.model, run.total_steps
+    points = eval_points(run.steps_per_epoch, cfg.evals_per_epoch)
+    step, stop = 0, False
+    model.train()
+    for epoch in range(cfg.epochs):
+        run.sampler.set_epoch(epoch)
+        if hasattr(run.loader, "set_epoch"):
+            run.loader.set_epoch(epoch)
+        t_epoch = time.perf_counter()
+        msg = f"train: epoch {epoch + 1}/{cfg.epochs}"
+        for i, batch in enumerate(run.loader, start=1):
+            step += 1
+            loss_v, grads = _update(run, loss_fn, batch, cfg.max_grad_norm,
+                                    step == 1 or step % cfg.grad_stats_every == 0)
+            if grads is not None:
+                history["grad_flow"].append({"step": step, "layers": grads})
+            if not math.isfinite(loss_v):
+                raise FloatingPointError(f"training diverged at step {step} (loss {loss_v}); lower the lr")
+            history["train_loss"].append([step, round(loss_v, 5)])
+            history["lr"].append([step, float(run.scheduler.get_last_lr()[0])])
+            extra = {"loss": round(loss_v, 4)}
+            if evaluate.last:
+                extra["val_acc"] = round(evaluate.last["accuracy"], 4)
+            progress(step, total, msg, extra)
+            last_of_run = step >= total
+            if i in points or last_of_run:
+                stop = evaluate(run.accelerator.unwrap_model(model), step, epoch + i / run.steps_per_epoch,
+                                on_batch=_validation_ticker(progress, step, total, msg, round(loss_v, 5)))
+                model.train()
+            if stop or last_of_run:
+                break
+        history["epoch_seconds"].append(round(time.perf_counter() - t_epoch, 4))
+        if stop or step >= total:
+            break
+    return step, stop
+
+
+def _checked_soft_targets(dataset: TextDataset, cfg: LoopConfig, soft_targets: np.ndarray | None) -> np.ndarray | None:
+    """Validate the loop's inputs; returns `soft_targets` as float32 (n_train, k) (or None)."""
+    if cfg.metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}")
+    if cfg.imbalance not in IMBALANCE:
+        raise ValueError(f"imbalance must be one of {IMBALANCE}")
+    if len(dataset.train) == 0:
+        raise ValueError("the training split is empty")
+    if soft_targets is None:
+        return None
+    soft_targets = np.asarray(soft_targets, dtype=np.float32)
+    if soft_targets.shape != (len(dataset.train), dataset.n_labels):
+        raise ValueError(f"soft_targets must be {(len(dataset.train), dataset.n_labels)}, got {soft_targets.shape}")
+    return soft_targets
 
 
 # ----------------------------------------------------------------------------------------------- the loop
@@ -364,26 +304,15 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
                alpha: float = 1.0, temperature: float = 1.0, param_groups: list[dict] | None = None,
                trainable: Callable[[str], bool] | None = None) -> dict:
     """Train `model` in place on dataset.train, select the best state on dataset.validation; return the history
-    (see the module docstring)."""
+    (see the module docstring). Builds the losses (`build_losses`), the validation (`Evaluator`) and the
+    accelerate-prepared optimizer, loader and schedule, then runs `run_epochs`."""
     from accelerate import Accelerator
 
     progress = progress or null_progress
-    if cfg.metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}")
-    if cfg.imbalance not in IMBALANCE:
-        raise ValueError(f"imbalance must be one of {IMBALANCE}")
+    soft_targets = _checked_soft_targets(dataset, cfg, soft_targets)
     torch.set_num_threads(num_threads())
     seed_everything(cfg.seed)
     multilabel = dataset.multilabel
-    train, val = dataset.train, dataset.validation
-    if len(train) == 0:
-        raise ValueError("the training split is empty")
-    y_train = np.asarray(train.y)
-    if soft_targets is not None:
-        soft_targets = np.asarray(soft_targets, dtype=np.float32)
-        if soft_targets.shape != (len(train), dataset.n_labels):
-            raise ValueError(f"soft_targets must be {(len(train), dataset.n_labels)}, got {soft_targets.shape}")
-
     if trainable is not None:
         for name, p in model.named_parameters():
             p.requires_grad_(bool(trainable(name)))
@@ -392,149 +321,46 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     device = accelerator.device
-
-    weight = class_weights(y_train, dataset.n_labels, multilabel) if cfg.imbalance == "class_weights" else None
-    weight = weight.to(device) if weight is not None else None
-    if multilabel:
-        def hard_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            pw = weight.to(logits.device) if weight is not None else None
-            return F.binary_cross_entropy_with_logits(logits, y.float(), pos_weight=pw)
-    else:
-        def hard_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            w = weight.to(logits.device) if weight is not None else None
-            return F.cross_entropy(logits, y, weight=w)
-
-    soft_t = torch.from_numpy(soft_targets) if soft_targets is not None else None
-    T = float(temperature)
-
-    def loss_fn(logits: torch.Tensor, y: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        loss = hard_loss(logits, y)
-        if soft_t is None or alpha >= 1.0:
-            return loss
-        p = soft_t[index.cpu()].to(logits.device).clamp_min(1e-7)
-        if multilabel:
-            p = p.clamp_max(1 - 1e-7)
-            target = torch.sigmoid(torch.log(p / (1 - p)) / T)
-            soft = F.binary_cross_entropy_with_logits(logits / T, target)
-        else:
-            teacher = F.softmax(torch.log(p) / T, dim=-1)
-            soft = F.kl_div(F.log_softmax(logits / T, dim=-1), teacher, reduction="batchmean")
-        return alpha * loss + (1.0 - alpha) * T * T * soft
-
+    losses = build_losses(np.asarray(dataset.train.y), dataset.n_labels, multilabel, cfg.imbalance, device,
+                          soft_targets, alpha, temperature)
     groups = _default_groups(model, cfg.weight_decay) if param_groups is None else param_groups
     optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
-
-    sampling = cfg.imbalance if cfg.imbalance in ("oversample", "undersample") else "none"
-    sampler = BucketBatchSampler(np.array([len(t) for t in train.texts]), cfg.batch_size, cfg.seed, cfg.bucket,
-                                 groups=balance_groups(y_train, multilabel), sampling=sampling)
-    loader = DataLoader(_Rows(len(train)), batch_sampler=sampler,
-                        collate_fn=make_collate(encode, train.texts, y_train, multilabel))
-
+    sampler, loader = make_loader(encode, dataset.train, multilabel, cfg.batch_size, cfg.seed, cfg.bucket,
+                                  cfg.imbalance)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     steps_per_epoch = len(loader)
     total_steps = steps_per_epoch * cfg.epochs
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
     # the accelerate-wrapped scheduler steps once per process, so count global steps
-    scheduler = linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps),
-                                                max(total_steps, 1))
-    scheduler = accelerator.prepare(scheduler)
-
-    eval_points = sorted({max(1, round(steps_per_epoch * j / cfg.evals_per_epoch))
-                          for j in range(1, cfg.evals_per_epoch + 1)})
-    y_val = np.asarray(val.y)
-
-    def eval_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return hard_loss(logits, y)
+    scheduler = accelerator.prepare(linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps),
+                                                    max(total_steps, 1)))
+    run = _Run(accelerator, model, optimizer, scheduler, sampler, loader, steps_per_epoch, total_steps)
+    evaluate = Evaluator(dataset.validation, encode, multilabel, losses.hard, cfg.metric, cfg.patience,
+                         cfg.eval_batch_size, device)
 
     history: dict[str, Any] = {
-        "train_loss": [], "lr": [], "evals": [], "epoch_seconds": [], "grad_flow": [],
+        "train_loss": [], "lr": [], "evals": evaluate.evals, "epoch_seconds": [], "grad_flow": [],
         "best_step": None, "best_metric": None, "metric": cfg.metric, "stopped_early": False,
         "n_trainable": int(n_trainable), "n_total": int(n_total), "steps_per_epoch": steps_per_epoch,
         "total_steps": total_steps, "device": str(device), "num_processes": accelerator.num_processes,
         "batch_size": cfg.batch_size,
     }
-    best = _Best(cfg.metric)
-    peak = _peak_rss_mb()
-    bad_evals = 0
-    step = 0
-    last_val: dict[str, float] = {}
-    stop = False
     t_start = time.perf_counter()
-    msg = ""
-
-    def evaluate(epoch: float) -> bool:
-        """Evaluate on validation; True when patience ran out."""
-        nonlocal bad_evals, last_val
-        if len(val) == 0:
-            return False
-        raw = accelerator.unwrap_model(model)
-
-        def tick(b: int, n: int) -> None:
-            progress(step, total_steps, f"{msg} (validating {b}/{n})", {"loss": history["train_loss"][-1][1]})
-
-        logits = predict_logits(raw, encode, val.texts, cfg.eval_batch_size, device, on_batch=tick)
-        last_val = val_metrics(logits, y_val, multilabel, eval_loss)
-        history["evals"].append({"step": step, "epoch": round(epoch, 3), **last_val})
-        value = last_val[cfg.metric]
-        if best.better(value):
-            best.keep(raw, value, step)
-            bad_evals = 0
-            return False
-        bad_evals += 1
-        return cfg.patience > 0 and bad_evals >= cfg.patience
-
-    model.train()
-    for epoch in range(cfg.epochs):
-        sampler.set_epoch(epoch)
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(epoch)
-        t_epoch = time.perf_counter()
-        msg = f"train: epoch {epoch + 1}/{cfg.epochs}"
-        for i, batch in enumerate(loader, start=1):
-            y = batch.pop("_labels")
-            index = batch.pop("_index")
-            logits = _logits(model(**batch))
-            loss = loss_fn(logits, y, index)
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            step += 1
-            if step == 1 or step % cfg.grad_stats_every == 0:
-                history["grad_flow"].append({"step": step, "layers": _grad_stats(model)})
-            if cfg.max_grad_norm > 0:
-                accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            loss_v = float(loss.detach())
-            if not math.isfinite(loss_v):
-                raise FloatingPointError(f"training diverged at step {step} (loss {loss_v}); lower the lr")
-            history["train_loss"].append([step, round(loss_v, 5)])
-            history["lr"].append([step, float(scheduler.get_last_lr()[0])])
-            peak = max(peak, _peak_rss_mb())
-            extra = {"loss": round(loss_v, 4)}
-            if last_val:
-                extra["val_acc"] = round(last_val["accuracy"], 4)
-            progress(step, total_steps, msg, extra)
-            last_of_run = step >= total_steps
-            if i in eval_points or last_of_run:
-                stop = evaluate(epoch + i / steps_per_epoch)
-                model.train()
-            if stop or last_of_run:
-                break
-        history["epoch_seconds"].append(round(time.perf_counter() - t_epoch, 4))
-        if stop or step >= total_steps:
-            break
-
+    with PeakMemory() as mem:  # RSS sampled in the background for the whole loop, validation included
+        step, stop = run_epochs(run, losses.train, evaluate, cfg, history, progress)
     history["stopped_early"] = bool(stop)
     raw = accelerator.unwrap_model(model)
+    best = evaluate.best
     if cfg.restore_best and best.state is not None:
         best.restore(raw)
     history["best_step"] = best.step if best.step is not None else step
     history["best_metric"] = best.value
     history["best_eval"] = next((e for e in history["evals"] if e["step"] == best.step), None)
     history["train_seconds"] = round(time.perf_counter() - t_start, 3)
+    peak = mem.peak_mb
     if torch.cuda.is_available():
-        peak = max(peak, torch.cuda.max_memory_allocated() / 2**20)
+        peak = max(peak, torch.cuda.max_memory_allocated() / MB)
     history["peak_memory_mb"] = round(peak, 1)
     raw.eval()
     progress(total_steps, total_steps, "train: done", {"val_acc": (history["best_eval"] or {}).get("accuracy")})

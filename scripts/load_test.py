@@ -239,23 +239,22 @@ def apptest_load(model: str, sessions: int, requests: int, timeout: float) -> tu
 # ----------------------------------------------------------------------------------------------- memory
 
 MEMORY_CHILD = r"""
-import json, os, resource, sys, time
+import json, os, sys, time
 sys.path[:0] = [sys.argv[1], os.path.join(sys.argv[1], "tests")]
-import psutil
 from streamlit.testing.v1 import AppTest
 import ui  # noqa: F401 - import everything the page needs before the baseline
-base = psutil.Process().memory_info().rss / 2**20
+from core.memory import PeakMemory
 at = AppTest.from_file(os.path.join(sys.argv[1], "views", "errors.py"), default_timeout=600)
 at.session_state["_shared_model"] = sys.argv[2]
 at.session_state["errors-true"], at.session_state["errors-pred"] = "World", "World"
 t0 = time.perf_counter()
-at.run()
+with PeakMemory(interval=0.02) as mem:  # the lab's one memory measurement (MB = 10^6 bytes)
+    at.run()
 seconds = time.perf_counter() - t0
 shown = len(at.dataframe[0].value) if at.dataframe else 0
 caption = next((c.value for c in at.caption if c.value.startswith("Showing")), "")
-print(json.dumps({"baseline_rss_mb": round(base, 1), "peak_rss_mb": round(resource.getrusage(
-    resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "seconds": round(seconds, 2), "rows_shown": shown,
-    "caption": caption, "exception": bool(at.exception)}))
+print(json.dumps({"baseline_rss_mb": round(mem.start_mb, 1), "peak_rss_mb": round(mem.peak_mb, 1),
+    "seconds": round(seconds, 2), "rows_shown": shown, "caption": caption, "exception": bool(at.exception)}))
 """
 
 

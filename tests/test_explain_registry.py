@@ -1,6 +1,8 @@
 """The explainer registry: what each model family can be explained with, settings checks, and real runs."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,30 @@ def test_shap_runs_on_a_probability_function():
 
     attr = registry.run("shap", proba, "a good day", 1, max_evals=40)
     assert attr.tokens[int(np.argmax(attr.values))] == "good"
+
+
+@pytest.fixture()
+def saved_tfidf(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXTLAB_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    from core.train import run
+
+    run(tiny_dataset(), "tfidf", {}, name="tiny-tfidf")
+    return "tiny-tfidf"
+
+
+def test_cli_explain_lists_and_runs_from_the_registry(saved_tfidf, capsys):
+    from core.cli import main
+
+    assert main(["explain", saved_tfidf, "--list"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("linear (default)") and "--set max_evals=" in out and "ig" not in out
+    text = tiny_dataset().test.texts[0]
+    assert main(["explain", saved_tfidf, text, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["method"] == "linear" and len(record["tokens"]) == len(record["values"]) > 0
+    assert main(["explain", saved_tfidf, text, "--method", "shap", "--set", "max_evals=40", "--top", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "SHAP" in lines[0] and len(lines) == 4
+    # a user error is one line, not a traceback
+    assert main(["explain", saved_tfidf, text, "--method", "ig"]) == 2
+    assert "gradients" in capsys.readouterr().err

@@ -264,16 +264,3 @@ def compress(teacher: str, method: str, settings: dict[str, Any] | None = None, 
              "parent_size_mb": parent_metrics.get("size_mb"), "parent_accuracy": parent_metrics.get("accuracy")}
     return finish(model, ds, name, config={"teacher": teacher, "method": method, **resolved}, extra_metrics=extra,
                   parent=teacher, compression=compression, progress=progress)
-
-
-def start_compress_job(teacher: str, method: str, settings: dict[str, Any] | None = None,
-                       name: str | None = None) -> str:
-    """Start `python -m core compress ...` as a background job (core.jobs); returns the job id at once.
-    Settings are validated first, so a bad value fails here instead of in the job."""
-    from ..artifacts import get_artifact
-    from ..jobs import start_job
-
-    resolve_settings(method, settings)
-    dataset = get_artifact(teacher).dataset
-    return start_job(dataset, method, settings or {}, name=name, command="compress",
-                     extra_args=["--teacher", teacher, "--method", method])

@@ -94,30 +94,36 @@ def _word(pieces: list[str], idx: list[int]) -> str:
     return out
 
 
-def merge_pieces(pieces: list[str], matrix: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Merge word pieces into words -> (words, merged).
+def merge_words(matrix: np.ndarray, index: list[int] | np.ndarray) -> np.ndarray:
+    """Merge piece-level values into words -> float64 array with T replaced by W; `index[t]` (0..W-1) is the
+    word of piece t (from `merge_pieces`' marker rules or a tokenizer's word ids).
 
-    `matrix` is (..., T, T) attention: columns of a word's pieces are summed (attention *to* the word) and
-    rows averaged (attention *from* the word), so rows still sum to 1. A (T,) vector of per-token scores
-    is summed per word.
+    A (..., T, T) attention matrix has the columns of a word's pieces summed (attention *to* the word) and its
+    rows averaged (attention *from* the word), so rows still sum to 1. Any other (..., T) array (per-token
+    scores, pooling weights) is summed per word.
     """
     m = np.asarray(matrix, dtype=np.float64)
-    groups = _groups(list(pieces))
-    words = [_word(list(pieces), g) for g in groups]
-    t = len(pieces)
+    idx = np.asarray(index, dtype=np.int64)
+    t = len(idx)
     if m.shape[-1] != t:
         raise ValueError(f"{t} pieces but matrix of shape {m.shape}")
-    # (W, T) membership: sum over a group's columns, mean over its rows
-    member = np.zeros((len(groups), t))
-    for w, g in enumerate(groups):
-        member[w, g] = 1.0
-    if m.ndim == 1:
-        return words, member @ m
-    if m.shape[-2] != t:
-        raise ValueError(f"expected (..., T, T) attention, got shape {m.shape}")
+    member = np.zeros((int(idx.max()) + 1 if t else 0, t))  # (W, T): piece t belongs to word index[t]
+    member[idx, np.arange(t)] = 1.0
+    if m.ndim == 1 or m.shape[-2] != t:
+        return m @ member.T
     cols = m @ member.T                                   # (..., T, W)
-    rows = (member / member.sum(axis=1, keepdims=True)) @ cols  # (..., W, W)
-    return words, rows
+    return (member / member.sum(axis=1, keepdims=True)) @ cols  # (..., W, W)
+
+
+def merge_pieces(pieces: list[str], matrix: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Merge word pieces ("##x", "▁x", "Ġx" markers) into words -> (words, merged); see `merge_words` for
+    what happens to a (..., T, T) attention matrix and a (T,) score vector."""
+    m = np.asarray(matrix, dtype=np.float64)
+    groups = _groups(list(pieces))
+    if m.ndim > 1 and m.shape[-1] == len(pieces) != m.shape[-2]:
+        raise ValueError(f"expected (..., T, T) attention, got shape {m.shape}")
+    index = [w for w, g in enumerate(groups) for _ in g]
+    return [_word(list(pieces), g) for g in groups], merge_words(m, index)
 
 
 def _tokens_and_weights(att: Attention) -> tuple[list[str], np.ndarray]:

@@ -119,24 +119,10 @@ def word_groups(pieces: list[str], word_ids: list[int | None], text: str | None 
 
 
 def merge_pieces(weights: np.ndarray, index: list[int]) -> np.ndarray:
-    """Merge a piece-level matrix into words.
+    """`core.explain.attention.merge_words` (the one piece -> word merge) as float32; `index` from `word_groups`."""
+    from ..explain.attention import merge_words
 
-    (..., T) vector (pooling weights, attributions): pieces of a word are summed.
-    (..., T, T) attention: columns are summed (attention *to* a word = to any of its pieces) and rows are
-    averaged (attention *from* a word = mean over its pieces), so rows that summed to 1 still sum to 1.
-    `index[t]` is the word of piece t (from `word_groups`).
-    """
-    w = np.asarray(weights, dtype=np.float64)
-    idx = np.asarray(index)
-    n_words = int(idx.max()) + 1 if len(idx) else 0
-    onehot = np.zeros((len(idx), n_words))
-    onehot[np.arange(len(idx)), idx] = 1.0
-    if w.ndim >= 2 and w.shape[-1] == w.shape[-2] == len(idx):
-        counts = onehot.sum(0)
-        cols = w @ onehot                                   # (..., T, W)
-        rows = np.swapaxes(np.swapaxes(cols, -1, -2) @ onehot, -1, -2)  # (..., W, W) summed rows
-        return (rows / counts[:, None]).astype(np.float32)
-    return (w @ onehot).astype(np.float32)
+    return merge_words(weights, index).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------------- network

@@ -1,0 +1,79 @@
+"""`python -m core explain MODEL "text" [--method M] [--class LABEL] [--set k=v]`: word attributions of one text,
+from the explainer registry (the same explainers, settings and defaults as the dashboard's explanation controls).
+
+`python -m core explain MODEL --list` prints the explainers the model supports (its default first) and their
+settings.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..errors import ParamError
+
+
+def _setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="a saved model's name (python -m core list)")
+    p.add_argument("text", nargs="?", help="the text to explain; '-' reads it from standard input")
+    p.add_argument("--method", help="explainer name (default: the model's first available; see --list)")
+    p.add_argument("--class", dest="label", help="class to explain (default: the predicted one)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="explainer setting (repeatable)")
+    p.add_argument("--top", type=int, default=15, help="words to print, by |value| (default 15)")
+    p.add_argument("--list", action="store_true", help="list the explainers this model supports, then exit")
+    p.add_argument("--json", action="store_true", help="print the whole attribution as JSON")
+
+
+def _list(model) -> None:
+    from . import registry
+
+    for i, e in enumerate(registry.available(model)):
+        default = " (default)" if i == 0 else ""
+        print(f"{e.name}{default}: {e.title}")
+        for p in e.params:
+            print(f"    --set {p.name}={p.default}  [{p.min:g}..{p.max:g}]  {p.help}")
+
+
+def _register() -> None:
+    from ..cli import command
+
+    @command("explain", "word attributions of one text (SHAP, exact linear, integrated gradients, ...)")(_setup)
+    def _explain(args: argparse.Namespace) -> int:
+        from ..artifacts import load_model
+        from ..params import parse_sets
+        from ..safety import clean_text
+        from . import registry
+
+        model = load_model(args.model)
+        if args.list:
+            _list(model)
+            return 0
+        if args.text is None:
+            raise ParamError("give the text to explain (or '-' to read it from standard input), or --list")
+        text = clean_text(sys.stdin.read() if args.text == "-" else args.text)[0]
+        method = args.method or registry.available(model)[0].name
+        proba = model.predict_proba([text])[0]
+        if args.label is None:
+            k = int(proba.argmax())
+        elif args.label in model.labels:
+            k = model.labels.index(args.label)
+        else:
+            raise ParamError(f"unknown class {args.label!r}; classes: {', '.join(model.labels)}")
+        attr = registry.run(method, model, text, k, model_id=args.model, **parse_sets(args.set))
+        if args.json:
+            print(json.dumps({"model": args.model, "method": method, "class": model.labels[k],
+                              "probability": float(proba[k]), "tokens": attr.tokens,
+                              "values": [float(v) for v in attr.values], "base_value": attr.base_value,
+                              "extra": attr.extra}, indent=2, default=str, ensure_ascii=False))
+            return 0
+        print(f"{args.model}: {model.labels[k]} (p = {proba[k]:.3f}); {registry.get(method).title}")
+        notice = (attr.extra or {}).get("notice")
+        if notice:
+            print(f"note: {notice}")
+        for token, value in attr.top(args.top):
+            direction = "towards" if value >= 0 else "away"
+            print(f"  {value:+.4f}  {token!r}  ({direction})")
+        return 0
+
+
+_register()
