@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # annotations only: pandas loads lazily (the CLI's text paths never need it)
+    import pandas as pd
 
 #: Longest text a page sends to a model (characters); longer texts are cut with a notice. 20,000 characters
 #: is ~40 pages of prose, far beyond any model's max_length (at most 512 tokens ~ 2,500 characters), so the
@@ -85,6 +86,8 @@ def csv_cell(value: Any) -> Any:
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of `df` whose text cells and column names went through `csv_cell` (numeric columns untouched)."""
+    import pandas as pd
+
     out = df.copy()
     out.columns = [csv_cell(c) for c in out.columns]
     for i in range(out.shape[1]):
