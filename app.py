@@ -1,8 +1,9 @@
 """Text Classification Lab dashboard: `streamlit run app.py`.
 
-Only page configuration and navigation live here; every page is a file in pages/ that lays out
-what core/ returns (through ui.py). To add a page, append a row to PAGES; rows whose file does not
-exist yet are skipped, so the app always starts.
+Only page configuration and navigation live here; every page is a file in views/ that lays out
+what core/ returns (through the ui package). The folder is not called pages/: Streamlit would switch to its
+legacy multipage mode for a `pages/` folder next to the main script. To add a page, append a row to PAGES;
+rows whose file does not exist yet are skipped, so the app always starts.
 """
 from pathlib import Path
 
@@ -14,16 +15,16 @@ ROOT = Path(__file__).resolve().parent
 
 #: (section, file, title, material icon); the first row is the default page.
 PAGES: list[tuple[str, str, str, str]] = [
-    ("Lab", "pages/overview.py", "Overview", ":material/home:"),
-    ("Data", "pages/dataset.py", "Dataset", ":material/table_chart:"),
-    ("Models", "pages/train.py", "Train", ":material/model_training:"),
-    ("Models", "pages/predict.py", "Predict", ":material/edit_note:"),
-    ("Analysis", "pages/errors.py", "Errors", ":material/grid_on:"),
-    ("Analysis", "pages/compare.py", "Compare", ":material/leaderboard:"),
-    ("Analysis", "pages/explain.py", "Explain", ":material/psychology:"),
-    ("Analysis", "pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
-    ("Models", "pages/curves.py", "Training curves", ":material/show_chart:"),
-    ("Models", "pages/compression.py", "Compression", ":material/compress:"),
+    ("Lab", "views/overview.py", "Overview", ":material/home:"),
+    ("Data", "views/dataset.py", "Dataset", ":material/table_chart:"),
+    ("Models", "views/train.py", "Train", ":material/model_training:"),
+    ("Models", "views/predict.py", "Predict", ":material/edit_note:"),
+    ("Analysis", "views/errors.py", "Errors", ":material/grid_on:"),
+    ("Analysis", "views/compare.py", "Compare", ":material/leaderboard:"),
+    ("Analysis", "views/explain.py", "Explain", ":material/psychology:"),
+    ("Analysis", "views/embeddings.py", "Embeddings", ":material/scatter_plot:"),
+    ("Models", "views/curves.py", "Training curves", ":material/show_chart:"),
+    ("Models", "views/compression.py", "Compression", ":material/compress:"),
 ]
 
 # a link like ?model=NAME&dataset=NAME (demo bookmarks, "open in" links) preselects them on every page: the

@@ -13,76 +13,29 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import platform
 import re
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import config as _cfg
 from . import naming
+from .artifact_files import dir_size_mb, library_versions, model_file_sizes, write_json  # noqa: F401 - re-exported
 from .base import TextClassifier
 from .errors import ArtifactError  # noqa: F401 - re-exported: callers import it from here
+from .predictions import Predictions  # noqa: F401 - re-exported: callers import it from here
 
 _NAME = naming.RULES["model"].pattern
 REQUIRED_FILES = ("manifest.json", "metrics.json", "predictions.npz", "model")
 #: Temporary folders of interrupted saves / deletes (".tmp-<name>-*", ".trash-<name>-*") older than this are
 #: removed by `cleanup_stale` (a save in progress keeps touching its folder, and none takes an hour).
 STALE_SECONDS = 3600
-
-
-@dataclass
-class Predictions:
-    """Test-set outputs of one model.
-
-    proba: (n, k) float32; y_true: (n,) int or (n, k) 0/1; texts: n strings; labels: k names.
-    """
-
-    proba: np.ndarray
-    y_true: np.ndarray
-    texts: list[str]
-    labels: list[str]
-    multilabel: bool = False
-    threshold: float = 0.5
-
-    @property
-    def y_pred(self) -> np.ndarray:
-        if self.multilabel:
-            return (self.proba >= self.threshold).astype(np.int64)
-        return self.proba.argmax(axis=1)
-
-    @property
-    def confidence(self) -> np.ndarray:
-        """(n,) probability of the predicted class (multi-label: of the most probable label)."""
-        return self.proba.max(axis=1)
-
-    def save(self, path: Path) -> None:
-        np.savez_compressed(
-            path,
-            proba=self.proba.astype(np.float32),
-            y_true=self.y_true,
-            texts=np.array(self.texts, dtype=np.str_),
-            labels=np.array(self.labels, dtype=np.str_),
-            multilabel=np.array(self.multilabel),
-            threshold=np.array(self.threshold),
-        )
-
-    @classmethod
-    def load(cls, path: Path) -> Predictions:
-        with np.load(path, allow_pickle=False) as z:
-            return cls(
-                proba=z["proba"],
-                y_true=z["y_true"],
-                texts=[str(t) for t in z["texts"]],
-                labels=[str(t) for t in z["labels"]],
-                multilabel=bool(z["multilabel"]),
-                threshold=float(z["threshold"]),
-            )
+#: Metrics of a model-table row (ArtifactInfo.row): what `python -m core list` and the Overview page show.
+SUMMARY_METRICS = ("accuracy", "f1_macro", "size_mb")
 
 
 @dataclass
@@ -110,10 +63,41 @@ class ArtifactInfo:
     def ok(self) -> bool:
         return self.broken is None
 
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """Capabilities the model declares in its manifest (no model load needed)."""
+        return frozenset(self.manifest.get("capabilities", ()))
+
+    @property
+    def parent(self) -> str:
+        """The artifact this one was built from ("" if trained from scratch)."""
+        return str(self.manifest.get("parent") or "")
+
+    def row(self, metric_keys: Sequence[str] = SUMMARY_METRICS) -> dict[str, Any]:
+        """One table row (name, dataset, kind, parent, compression, the metrics `metric_keys`, created):
+        core.artifact_tables.summary_row, shared by `python -m core list`, Overview and Compare."""
+        from .artifact_tables import summary_row
+
+        return summary_row(self, metric_keys)
+
+    def training_history(self) -> dict[str, Any]:
+        """What a torch family recorded while training ({} if none): train_loss [[step, loss]], evals
+        [{step, accuracy, f1_macro, val_loss, ...}], grad_flow, best_step, ..."""
+        from .artifact_tables import training_history
+
+        return training_history(self)
+
 
 def check_name(name: str) -> str:
     """Return `name` if it is a safe folder name (letters, digits, . _ -; no path parts), else raise."""
     return naming.check_name(name, "model")
+
+
+def check_new_name(name: str) -> str:
+    """`name` if it is a valid name no artifact uses yet; ArtifactError otherwise (checked before a job starts,
+    so the mistake shows at once rather than in a background job's log)."""
+    naming.ensure_free(artifact_dir(name), name, "model")
+    return name
 
 
 def artifact_dir(name: str) -> Path:
@@ -133,50 +117,6 @@ def stamp(name: str) -> str:
         return f"{path}@{(path / 'manifest.json').stat().st_mtime_ns}"
     except OSError:
         return f"{path}@missing"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that decide whether a saved model loads identically."""
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("numpy", "scikit-learn", "torch", "transformers", "peft", "tokenizers", "safetensors"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
-    return out
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    if isinstance(o, (set, frozenset, tuple)):
-        return sorted(o) if isinstance(o, (set, frozenset)) else list(o)
-    return str(o)
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default, allow_nan=True))
-    os.replace(tmp, path)
-
-
-def model_file_sizes(model_dir: Path) -> dict[str, int]:
-    """Relative path -> size in bytes of every file under `model_dir` (recorded in the manifest, so a
-    truncated or missing weight file shows up in `list_artifacts` without loading the model)."""
-    model_dir = Path(model_dir)
-    return {f.relative_to(model_dir).as_posix(): f.stat().st_size for f in sorted(model_dir.rglob("*")) if f.is_file()}
-
-
-def dir_size_mb(path: Path) -> float:
-    """Size on disk of every file under `path`, in MB (10^6 bytes)."""
-    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 1e6
 
 
 def save_artifact(

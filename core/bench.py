@@ -239,6 +239,27 @@ def load_run(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return pd.DataFrame(data["rows"], columns=COLUMNS), data.get("machine", {})
 
 
+def runs_stamp(limit: int = 200) -> str:
+    """Names and mtimes of the newest `limit` saved runs: changes whenever a run is written or removed."""
+    return "|".join(f"{p.name}:{p.stat().st_mtime_ns}" for p in list_runs()[:limit])
+
+
+def saved_runs(limit: int = 200) -> list[dict[str, Any]]:
+    """The newest `limit` saved runs, newest first: {path, rows (DataFrame, COLUMNS), machine, models, reference,
+    created}; half-written or foreign files are skipped."""
+    out = []
+    for path in list_runs()[:limit]:
+        try:
+            df, machine = load_run(path)
+        except (OSError, ValueError, KeyError):
+            continue
+        settings = machine.get("settings") or {}
+        out.append({"path": str(path), "rows": df, "machine": machine, "models": list(df["model"]),
+                    "reference": settings.get("reference") or (df["model"].iloc[0] if len(df) else None),
+                    "created": settings.get("created") or path.stem})
+    return out
+
+
 def latest_run() -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """The newest saved run, or None."""
     runs = list_runs()

@@ -120,15 +120,10 @@ def _setup_list(p: argparse.ArgumentParser) -> None:
 
 @command("list", "trained models (broken folders listed with their reason)")(_setup_list)
 def _list(args: argparse.Namespace) -> int:
+    from .artifact_tables import list_rows
     from .artifacts import list_artifacts
 
-    rows = []
-    for a in list_artifacts(args.dataset):
-        m = a.metrics or {}
-        rows.append({"name": a.name, "dataset": a.dataset, "kind": a.kind,
-                     "accuracy": m.get("accuracy"), "f1_macro": m.get("f1_macro"), "size_mb": m.get("size_mb"),
-                     "status": "BROKEN: " + a.broken if a.broken else ("; ".join(a.warnings) or "ok")})
-    print(_table(rows))
+    print(_table(list_rows(list_artifacts(args.dataset))))
     return 0
 
 

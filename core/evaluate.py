@@ -198,3 +198,38 @@ def per_class_delta(metrics_a: dict[str, Any], metrics_b: dict[str, Any]) -> lis
             row[f"delta_{key}"] = float(b[key]) - float(a[key])
         rows.append(row)
     return rows
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
+    """(k, k) int64 counts: rows = true class, columns = predicted class (multi-class (n,) label indices)."""
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    return counts
+
+
+def top_confusion(counts: np.ndarray) -> tuple[int, int]:
+    """(true, predicted) of the most frequent confusion (largest off-diagonal cell); (0, 0) with one class."""
+    if len(counts) < 2:
+        return 0, 0
+    off = np.asarray(counts).copy()
+    np.fill_diagonal(off, -1)
+    i, j = np.unravel_index(int(off.argmax()), off.shape)
+    return int(i), int(j)
+
+
+#: Outcomes of one label of a multi-label model: (true value, predicted value) of the texts in it.
+LABEL_OUTCOMES = {"fn": (1, 0), "fp": (0, 1), "tp": (1, 1)}
+
+
+def label_counts(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarray]:
+    """Multi-label (n, k) 0/1 arrays -> {"tp", "fp", "fn"}: (k,) counts per label."""
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    return {o: ((y_true == t) & (y_pred == p)).sum(axis=0) for o, (t, p) in LABEL_OUTCOMES.items()}
+
+
+def label_outcome_indices(y_true: np.ndarray, y_pred: np.ndarray, label: int, outcome: str) -> np.ndarray:
+    """Row indices (ascending) of the texts whose label `label` is a false negative ("fn"), false positive ("fp")
+    or true positive ("tp"); multi-label (n, k) 0/1 arrays."""
+    t, p = LABEL_OUTCOMES[outcome]
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return np.flatnonzero((y_true[:, label] == t) & (y_pred[:, label] == p)).astype(np.int64)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,76 @@ def clear_finished() -> int:
             shutil.rmtree(_job_dir(job["id"]), ignore_errors=True)
             n += 1
     return n
+
+
+#: States of a job that has not finished yet.
+ACTIVE_STATES = ("running", "starting")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One background job as pages show it, built from a `job_status` dict (`Job.of(d)`).
+
+    done / total: progress units (total 0 = unknown); updated: epoch seconds of the last progress (or start);
+    artifact: the model it saved (train / compress, when done); error: the log tail of a failed job.
+    """
+
+    id: str
+    state: str = "starting"
+    command: str = "train"
+    kind: str = "?"
+    dataset: str = "?"
+    name: str | None = None
+    args: tuple[str, ...] = ()
+    done: float = 0.0
+    total: float = 0.0
+    message: str = ""
+    artifact: str | None = None
+    error: str | None = None
+    updated: float = 0.0
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, status: dict[str, Any]) -> Job:
+        return cls(id=str(status.get("id", "?")), state=str(status.get("state") or "?"),
+                   command=str(status.get("command") or "train"), kind=str(status.get("kind") or "?"),
+                   dataset=str(status.get("dataset") or "?"), name=status.get("name") or None,
+                   args=tuple(map(str, status.get("args") or ())), done=float(status.get("done") or 0),
+                   total=float(status.get("total") or 0), message=str(status.get("message") or ""),
+                   artifact=status.get("artifact") or None, error=status.get("error") or None,
+                   updated=float(status.get("updated") or status.get("started") or 0), raw=dict(status))
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def quick(self) -> bool:
+        """A zoo job started with --quick."""
+        return "--quick" in self.args
+
+    @property
+    def title(self) -> str:
+        """"train tfidf on ag_news → my-model", "Model zoo (quick)", ..."""
+        if self.command == "zoo":
+            return "Model zoo (quick)" if self.quick else "Model zoo (full)"
+        name = f" → {self.name}" if self.name else ""
+        return f"{self.command} {self.kind} on {self.dataset}{name}"
+
+    @property
+    def fraction(self) -> float:
+        """Progress of the current step in [0, 1] (0 while the total is unknown)."""
+        return min(max(self.done / self.total, 0.0), 1.0) if self.total > 0 else 0.0
+
+    def zoo_names(self) -> list[str]:
+        """Artifact names a zoo job builds (core.zoo.plan of its command line); [] for other jobs."""
+        if self.command != "zoo":
+            return []
+        from . import zoo
+
+        return [s.name for s in zoo.plan(quick=self.quick)]
+
+
+def recent_jobs(limit: int = 20) -> list[Job]:
+    """`list_jobs` as Job records, most recent first."""
+    return [Job.of(d) for d in list_jobs(limit)]

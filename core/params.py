@@ -84,3 +84,53 @@ def parse_sets(pairs: list[str] | None) -> dict[str, str]:
         k, v = pair.split("=", 1)
         out[k.strip()] = v.strip()
     return out
+
+
+# ---------------------------------------------------------------------------------------------- forms
+# What the Train and Compression pages do with the values of their settings widgets (core.params.Param each).
+
+def resolve_for(kind: str, params: list[Param], values: dict[str, Any]) -> dict[str, Any]:
+    """`resolve`, then the family's own cross-setting checks (`check_params` of family `kind`, if it has one),
+    so a job never starts doomed. ParamError with the reason otherwise."""
+    from .models import family
+
+    resolved = resolve(list(params), values)
+    check = getattr(family(kind), "check_params", None)
+    if check is not None:
+        check(dict(resolved))
+    return resolved
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, or equal lists once items are strings (list settings come back from text inputs as strings)."""
+    return a == b or (isinstance(a, list) and isinstance(b, list) and list(map(str, a)) == list(map(str, b)))
+
+
+def changed_settings(params: list[Param], resolved: dict[str, Any]) -> dict[str, Any]:
+    """The settings of `resolved` that differ from their defaults: what goes on a job's command line."""
+    return {p.name: resolved[p.name] for p in params if p.name in resolved and not _same(resolved[p.name], p.default)}
+
+
+def parse_key_values(text: str, what: str = "setting") -> dict[str, str]:
+    """"key=value" lines (blank lines skipped) -> {key: value}, values still strings; ParamError on a bad line."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip():
+            k, sep, v = line.partition("=")
+            if not sep:
+                raise ParamError(f"{what} {line.strip()!r} is not key=value")
+            out[k.strip()] = v.strip()
+    return out
+
+
+def form_settings(params: list[Param], values: dict[str, Any], extra: str = "") -> dict[str, Any]:
+    """Widget values -> the settings a job gets: empty values dropped, `extra` "key=value" lines added (open
+    settings such as a student family's), comma-separated list settings split, values equal to the default dropped
+    (a short command line). Values are not coerced here: the job's own `resolve` does that."""
+    settings = {k: v for k, v in values.items() if v is not None and v != "" and v != []}
+    settings.update(parse_key_values(extra, "student setting"))
+    for p in params:  # list settings come back from text inputs as "a, b"
+        if p.kind is list and isinstance(settings.get(p.name), str):
+            settings[p.name] = [s.strip() for s in settings[p.name].split(",") if s.strip()]
+    defaults = {p.name: p.default for p in params}
+    return {k: v for k, v in settings.items() if k not in defaults or v != defaults[k]}

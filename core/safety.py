@@ -8,12 +8,19 @@ request can cause and removes the few code points that make tokenizers raise:
 - NUL and other C0 control characters (except tab / newline / carriage return): invisible, and some
   terminals and CSV writers choke on them.
 
-Text is never HTML-escaped here: it is data. Rendering escapes it (ui.token_html, core.explain.render).
+Text is never HTML-escaped here: it is data. Rendering escapes it (core.explain.render). What is here for output
+is plain-text escaping: `md_escape` (a label shown literally in markdown), `csv_cell` / `csv_safe` / `csv_bytes`
+(spreadsheet formulas defused in CSV downloads) and `fmt` (a metric for display).
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: pandas loads lazily (the CLI's text paths never need it)
+    import pandas as pd
 
 #: Longest text a page sends to a model (characters); longer texts are cut with a notice. 20,000 characters
 #: is ~40 pages of prose, far beyond any model's max_length (at most 512 tokens ~ 2,500 characters), so the
@@ -51,3 +58,56 @@ def clean_texts(texts: Sequence[object], limit: int = MAX_TEXT_CHARS) -> list[st
 def is_blank(text: object) -> bool:
     """True for None, "" and whitespace-only text (nothing for a model to read)."""
     return text is None or not str(text).strip()
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A metric for display: floats rounded to `digits`, None / NaN as an en dash, anything else via str()."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell made inert for spreadsheets: a text starting with = + - @ TAB or CR gets a leading "'"
+    (OWASP advice); numbers, and texts that are just a number such as "-0.5", are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` whose text cells and column names went through `csv_cell` (numeric columns untouched)."""
+    import pandas as pd
+
+    out = df.copy()
+    out.columns = [csv_cell(c) for c in out.columns]
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
+            out.isetitem(i, col.astype(object).map(csv_cell))
+    return out
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """`df` as UTF-8 CSV (no index) after `csv_safe`: what every CSV download of the dashboard serves."""
+    return csv_safe(df).to_csv(index=False).encode("utf-8")
+
+
+#: Characters with a meaning in Streamlit markdown (CommonMark punctuation, "$" for LaTeX, ":" for emoji /
+#: colour directives, "<" ">" "&" for HTML), each backslash-escaped by `md_escape`.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~$:=^\"'])")
+
+
+def md_escape(value: Any) -> str:
+    """`value` as literal text inside st.markdown / st.caption / alerts: markdown, HTML and LaTeX characters
+    are backslash-escaped and newlines become spaces, so a label such as "<b>x</b>*" shows as typed."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).splitlines()))

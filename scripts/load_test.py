@@ -7,7 +7,7 @@
     python scripts/load_test.py --memory-rows 50000      # peak RSS of the Errors page on a 50,000-row test split
 
 Modes: "browser" drives N concurrent headless Chromium sessions (Playwright, /usr/bin/chromium) through the real
-server's websocket protocol; "apptest" runs N threads of AppTest of pages/predict.py in this process, sharing one
+server's websocket protocol; "apptest" runs N threads of AppTest of views/predict.py in this process, sharing one
 model cache (what st.cache_resource gives concurrent sessions). "auto" picks browser when Chromium exists.
 Each request types a different text and waits until the page finished re-running; a request fails on a
 Streamlit exception box, a missing prediction or a timeout. Prints sessions, requests, errors, p50/p95/max
@@ -198,7 +198,7 @@ def browser_load(url: str, model: str, sessions: int, requests: int, timeout: fl
 # ----------------------------------------------------------------------------------------------- apptest mode
 
 def apptest_load(model: str, sessions: int, requests: int, timeout: float) -> tuple[list, list]:
-    """N threads, each one AppTest session of pages/predict.py; they share this process's model cache."""
+    """N threads, each one AppTest session of views/predict.py; they share this process's model cache."""
     from streamlit.testing.v1 import AppTest
 
     latencies: list[float] = []
@@ -206,7 +206,7 @@ def apptest_load(model: str, sessions: int, requests: int, timeout: float) -> tu
     lock = threading.Lock()
 
     def user(session: int) -> None:
-        at = AppTest.from_file(str(ROOT / "pages" / "predict.py"), default_timeout=timeout)
+        at = AppTest.from_file(str(ROOT / "views" / "predict.py"), default_timeout=timeout)
         at.session_state["predict-model"] = model
         at.session_state["predict-text"] = text_for(session, -1)
         at.run()  # uncounted warm-up (model load, imports)
@@ -244,7 +244,7 @@ sys.path[:0] = [sys.argv[1], os.path.join(sys.argv[1], "tests")]
 from streamlit.testing.v1 import AppTest
 import ui  # noqa: F401 - import everything the page needs before the baseline
 from core.memory import PeakMemory
-at = AppTest.from_file(os.path.join(sys.argv[1], "pages", "errors.py"), default_timeout=600)
+at = AppTest.from_file(os.path.join(sys.argv[1], "views", "errors.py"), default_timeout=600)
 at.session_state["_shared_model"] = sys.argv[2]
 at.session_state["errors-true"], at.session_state["errors-pred"] = "World", "World"
 t0 = time.perf_counter()

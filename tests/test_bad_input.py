@@ -129,7 +129,7 @@ def test_clean_text():
 def _page(name: str, dataset: str = "tiny_topics"):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=120)
     at.session_state["_shared_dataset"] = dataset
     return at
 
@@ -241,7 +241,7 @@ def test_ui_predict_proba_cleans_every_text(pages_env, models):
 
 
 def _all_pages() -> list[str]:
-    return sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
+    return sorted(p.stem for p in (ROOT / "views").glob("*.py"))
 
 
 @pytest.mark.parametrize("page", _all_pages())
@@ -277,10 +277,11 @@ def test_case_file_escapes_everything():
     assert "\\u003cscript\\u003ealert(1)" in report  # plotly's JSON escapes "<": a label cannot close its script
 
 
-def test_ui_token_html_escapes():
+def test_dashboard_token_chips_escape():
+    """The chips the pages show (ui.show_tokens: render.tokens_html with inline styles) escape every token."""
     import ui
 
-    html = ui.token_html([PAYLOAD, "<img src=x onerror=alert(1)>", "ok"], [0.5, -0.5, 0.0])
+    html = ui.render.tokens_html([PAYLOAD, "<img src=x onerror=alert(1)>", "ok"], [0.5, -0.5, 0.0], inline=True)
     assert "<script" not in html and "<img" not in html and html.count("<span") == 3
 
 

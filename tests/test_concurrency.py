@@ -234,7 +234,7 @@ def test_errors_page_caps_the_table_on_50k_rows(fresh_caches):
     from streamlit.testing.v1 import AppTest
 
     save_big_artifact()
-    at = AppTest.from_file(str(ROOT / "pages" / "errors.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "views" / "errors.py"), default_timeout=180)
     at.session_state["_shared_model"] = "big-50k"
     at.session_state["errors-true"], at.session_state["errors-pred"] = "World", "World"  # the biggest cell
     at.run()

@@ -360,8 +360,8 @@ def _unsafe_calls(path: Path) -> list[str]:
 
 
 def test_code_base_never_unpickles():
-    files = [ROOT / "app.py", ROOT / "ui.py", *sorted((ROOT / "core").rglob("*.py")),
-             *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "scripts").glob("*.py"))]
+    files = [ROOT / "app.py", *sorted((ROOT / "ui").rglob("*.py")), *sorted((ROOT / "core").rglob("*.py")),
+             *sorted((ROOT / "views").glob("*.py")), *sorted((ROOT / "scripts").glob("*.py"))]
     found = [hit for f in files if f.exists() for hit in _unsafe_calls(f)]
     assert not found, "unsafe deserialisation:\n" + "\n".join(found)
 
@@ -448,7 +448,7 @@ def test_kill_9_mid_save_leaves_only_an_ignored_temp_folder(lab):
 def _page(name: str):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=120)
     at.session_state["_shared_dataset"] = "sms_spam"
     return at
 

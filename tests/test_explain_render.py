@@ -100,9 +100,9 @@ def test_dashboard_token_html_uses_the_same_colours():
     import ui
     from core.explain import render
 
-    out = ui.token_html(["good", "<b>bad</b>"], [1.0, -1.0])
-    assert f"rgba({','.join(map(str, render.POSITIVE))},0.80)" in out
-    assert f"rgba({','.join(map(str, render.NEGATIVE))},0.80)" in out
+    out = ui.render.tokens_html(["good", "<b>bad</b>"], [1.0, -1.0], inline=True)  # what ui.show_tokens draws
+    assert f"rgba({','.join(map(str, render.POSITIVE))},0.850)" in out
+    assert f"rgba({','.join(map(str, render.NEGATIVE))},0.850)" in out
     assert "<b>bad" not in out
     fig = ui.attribution_bar(["good", "bad"], [1.0, -1.0], "spam")
     assert set(fig.data[0].marker.color) == {ui.plots.POSITIVE, ui.plots.NEGATIVE}

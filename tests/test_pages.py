@@ -1,6 +1,6 @@
 """Every dashboard page through Streamlit's AppTest, on small real TF-IDF artifacts built once per session.
 
-Pages run on their own (AppTest.from_file("pages/x.py")) and through app.py's navigation; each must render
+Pages run on their own (AppTest.from_file("views/x.py")) and through app.py's navigation; each must render
 without an exception, show its heading and widgets, and show an empty state when nothing is trained.
 `python tests/test_pages.py` prints each page's AppTest render time (cold and warm).
 """
@@ -31,7 +31,7 @@ TIMEOUT = 120  # seconds per AppTest run: first renders import plotly/transforme
 
 def page(name: str, dataset: str = "sms_spam") -> AppTest:
     """A page run on its own; dataset pickers start on `dataset` (not ag_news, whose statistics take long)."""
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT)
     at.session_state["_shared_dataset"] = dataset
     return at
 
@@ -111,7 +111,7 @@ def test_app_navigation_renders_every_page(trained):
     assert not at.exception
     assert "Text Classification Lab" in texts_of(at)
     for name in ("predict", "errors", "compare", "train"):
-        at.switch_page(f"pages/{name}.py").run()
+        at.switch_page(f"views/{name}.py").run()
         assert not at.exception, name
         assert at.title, name
 
@@ -126,7 +126,7 @@ def test_link_with_model_query_preselects_it_on_other_pages(trained, name):
     assert not at.exception
     for key in list(at.query_params):  # a click in the sidebar drops the URL's parameters in the browser
         del at.query_params[key]
-    at.switch_page("pages/predict.py").run()
+    at.switch_page("views/predict.py").run()
     assert not at.exception
     assert at.selectbox(key="predict-model").value == name
 

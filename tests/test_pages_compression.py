@@ -93,7 +93,7 @@ def fresh(lab):
 
 
 def page(name: str, dataset: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT)
     at.session_state["_shared_dataset"] = dataset
     return at
 
@@ -150,7 +150,7 @@ def test_build_form_starts_compress_job(fresh, monkeypatch):
     args, kw = calls[0]
     assert kw["command"] == "compress" and kw["extra_args"] == ["--teacher", "tiny-rnn", "--method", "fp16"]
     assert kw["name"] == "tiny-rnn-half" and args[0] == "upload:tiny"
-    assert ui.PAGE_COMPRESSION == "pages/compression.py"
+    assert ui.PAGE_COMPRESSION == "views/compression.py"
 
 
 def test_run_benchmark_button_starts_bench_job(fresh, monkeypatch):

@@ -91,7 +91,7 @@ def downloads(monkeypatch) -> dict:
 
 
 def page(name: str, model: str, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT)
     at.session_state["_shared_model"] = model
     for key, value in state.items():
         at.session_state[key] = value
@@ -142,7 +142,7 @@ def test_predict_self_attention_heatmap_pickers_and_escaping(lab):
 def test_predict_pooling_weights_ig_and_agreement(lab):
     at = ok(page("predict", "topics-rnn", **{"predict-text": "The team won the match after a late goal",
                                              "predict-x-method-topics-rnn": "ig", "predict-x-run-topics-rnn": True,
-                                             "predict-x-steps-topics-rnn": 8}))
+                                             "predict-x-n_steps-topics-rnn": 8}))
     assert "pools its per-word states with learned attention" in texts_of(at)
     assert [m for m in at.metric if m.label == "pooling weights vs integrated_gradients"]
     assert len(charts(at)) >= 3  # probabilities, pooling weights, attribution
@@ -166,7 +166,7 @@ def test_predict_tfidf_linear_explanation_side_by_side_and_case_file(lab, downlo
 def test_predict_partition_shap_on_a_neural_model(lab):
     at = ok(page("predict", "topics-tx", **{"predict-text": "Oil price falls as the stock market rallies",
                                             "predict-x-method-topics-tx": "shap", "predict-x-run-topics-tx": True,
-                                            "predict-x-budget-topics-tx": 60}))
+                                            "predict-x-max_evals-topics-tx": 60}))
     assert any(m.label.endswith("vs shap_partition") for m in at.metric)
 
 
@@ -195,7 +195,7 @@ def test_errors_suspicion_confusable_words_and_cell_case_file(lab, downloads):
 
 
 def test_errors_example_explained_with_integrated_gradients(lab):
-    at = ok(page("errors", "topics-rnn", **{"errors-x-method": "ig", "errors-x-run": True, "errors-x-steps": 8}))
+    at = ok(page("errors", "topics-rnn", **{"errors-x-method": "ig", "errors-x-run": True, "errors-x-n_steps": 8}))
     assert any("Towards the predicted class" in m.value for m in at.markdown)
     assert any("Words that pushed" in chart_text(c) for c in charts(at))
 
@@ -241,7 +241,7 @@ def test_explain_page_top_words_per_class(lab):
 
 
 def test_explain_page_neural_model_waits_then_explains(lab):
-    at = ok(page("explain", "topics-rnn", **{"explain-method": "ig", "explain-steps": 8, "explain-n": 4}))
+    at = ok(page("explain", "topics-rnn", **{"explain-method": "ig", "explain-n_steps": 8, "explain-n": 4}))
     assert not at.dataframe  # nothing computed until the user switches it on
     at.toggle(key="explain-run").set_value(True).run()
     ok(at)
@@ -253,6 +253,6 @@ def test_app_lists_the_new_pages(lab):
     at.session_state["_shared_model"] = "spam-tfidf"
     at.run()
     for name in ("explain", "embeddings"):
-        at.switch_page(f"pages/{name}.py").run()
+        at.switch_page(f"views/{name}.py").run()
         ok(at)
         assert at.title, name

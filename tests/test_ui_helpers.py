@@ -91,7 +91,7 @@ def evil_model(tmp_path, monkeypatch):
 def test_predict_page_escapes_label_names(evil_model):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "predict.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "predict.py"), default_timeout=120)
     at.run()
     at.selectbox(key="predict-model").select(evil_model).run()
     at.text_area(key="predict-text").input("free prize winner cash").run()
@@ -101,5 +101,5 @@ def test_predict_page_escapes_label_names(evil_model):
     escaped = ui.md_escape(EVIL_LABEL)
     assert any("Prediction:" in s and escaped in s for s in shown), shown
     assert any(escaped in s and "in the text" in s for s in shown)  # the contributions panel's heading
-    for s in shown:  # raw markup only inside escaped token spans (token_html), never from a label
+    for s in shown:  # raw markup only inside escaped token spans (render.tokens_html), never from a label
         assert "<b>x</b>" not in s and "`<b>" not in s

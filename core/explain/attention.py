@@ -166,3 +166,45 @@ def drop_special(tokens: list[str], scores: np.ndarray) -> tuple[list[str], np.n
     """Remove [CLS]/[SEP]/<s>/... positions (they soak up attention and say little to a reader)."""
     keep = [i for i, t in enumerate(tokens) if t not in SPECIAL_TOKENS]
     return [tokens[i] for i in keep], np.asarray(scores)[keep]
+
+
+# ---------------------------------------------------------------------------------------------- display views
+
+def merged(att: Attention) -> tuple[list[str], np.ndarray]:
+    """Display tokens and weights on one axis, word pieces ("##x", "▁x") merged into words (rows still sum to 1).
+
+    Unlike `_tokens_and_weights`, tokens that already match the weights still go through `merge_pieces`: a no-op
+    for words, it merges the pieces of a from-scratch BPE tokenizer.
+    """
+    w = np.asarray(att.weights, dtype=np.float64)
+    if att.pieces and len(att.pieces) == w.shape[-1] and len(att.tokens) != w.shape[-1]:
+        return merge_pieces(att.pieces, w)
+    return merge_pieces(list(att.tokens), w)
+
+
+def attention_matrix(att: Attention, layer: int | None = None, head: int | None = None,
+                     rollout_view: bool = False) -> tuple[list[str], np.ndarray]:
+    """(words, (W, W) matrix) of self-attention: one layer (None = mean of layers) and head (None = head
+    average), or the rollout up to `layer` (None = all layers). Rows = attending word, each sums to 1."""
+    tokens, w = merged(att)
+    return tokens, (rollout(w, head=head, upto=layer) if rollout_view else select(w, layer=layer, head=head))
+
+
+def attention_scores(att: Attention, layer: int | None = None, head: int | None = None, method: str = "cls",
+                     hide_special: bool = True) -> tuple[list[str], np.ndarray]:
+    """(words, (W,) scores) after merging pieces: row 0 ([CLS]) of a layer ("cls"), of the rollout ("rollout"),
+    attention received ("mean"); pooling weights for kind="pooling". Special tokens dropped by default (they
+    soak up attention)."""
+    tokens, w = merged(att)
+    tokens, scores = token_scores(Attention(tokens=tokens, weights=w, kind=att.kind), layer=layer, head=head,
+                                  method=method)
+    return drop_special(tokens, scores) if hide_special else (tokens, scores)
+
+
+def summary(att: Attention) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Per-word attention for agreement scores and case files, special tokens dropped:
+    {"pooling weights": ...} for pooling attention, else {"[CLS] attention (last layer)": ..., "rollout": ...}."""
+    if att.kind == "pooling":
+        return {"pooling weights": attention_scores(att)}
+    return {"[CLS] attention (last layer)": attention_scores(att, method="cls"),
+            "rollout": attention_scores(att, method="rollout")}

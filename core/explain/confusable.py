@@ -8,7 +8,7 @@ and the lab is multilingual.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -177,3 +177,9 @@ def confusable_pairs(confusion, labels: Sequence[str] | None = None, top: int | 
     out = pd.DataFrame(rows, columns=["a", "b", "label_a", "label_b", "count", "rate", "pair_count"])
     out = out.sort_values(["count", "pair_count", "a", "b"], ascending=[False, False, True, True])
     return (out.head(top) if top else out).reset_index(drop=True)
+
+
+def aggregate_attributions(texts: Sequence[str], attributions: Mapping[str, TokenAttribution]) -> pd.DataFrame:
+    """`mean_attribution` over every text of `texts` whose explanation is already computed (`attributions[text]`):
+    word, mean_value, count, n_texts (largest mean first)."""
+    return mean_attribution(list(texts), attributions.__getitem__, max_texts=max(len(texts), 1))

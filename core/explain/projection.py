@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import CapabilityError  # a missing optional package: the user can install it
+
 METHODS = ("pca", "tsne", "umap")
 DEFAULT_CAP = 3000
 #: t-SNE iterations: 500 (not sklearn's 1,000) keeps 3,000 points near the 30 s budget on 2 cores; the layout
@@ -114,7 +116,7 @@ def _compute(x: np.ndarray, method: str, params: dict, seed: int) -> np.ndarray:
         try:
             import umap
         except ImportError as e:  # optional dependency
-            raise RuntimeError("UMAP maps need the umap-learn package (pip install umap-learn); "
+            raise CapabilityError("UMAP maps need the umap-learn package (pip install umap-learn); "
                                "PCA and t-SNE work without it") from e
         metric = params.get("metric", "cosine")
         if m < 4096:

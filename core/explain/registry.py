@@ -89,7 +89,7 @@ EXPLAINERS: dict[str, Explainer] = {e.name: e for e in (
               priority=10, description="Exact per-word contributions of a linear model over TF-IDF features."),
     Explainer("shap", "SHAP (partition, through predict_proba)", _run_shap,
               params=(Param("max_evals", int(DEFAULT_MAX_EVALS), "model evaluations per explanation (cost ∝ budget)",
-                            min=20, max=2000),),
+                            min=20, max=1000),),
               budget="max_evals", priority=20, proba_only=True,
               description="Partition SHAP over words; works for every model through predict_proba."),
     Explainer("ig", "integrated gradients", _run_ig, frozenset({"gradients"}),

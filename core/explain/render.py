@@ -14,7 +14,7 @@ import numpy as np
 
 from .attribution import TokenAttribution
 
-# The dashboard's convention everywhere (core.plots.POSITIVE / NEGATIVE, ui.token_html): blue = towards the class.
+# The dashboard's convention everywhere (core.plots.POSITIVE / NEGATIVE, tokens_html): blue = towards the class.
 POSITIVE = (47, 111, 176)  # blue "#2f6fb0": pushes towards the class
 NEGATIVE = (192, 80, 77)   # red "#c0504d": pushes away from it
 #: What the colours mean, shown on the pages and at the top of every case file.
@@ -50,11 +50,17 @@ def colour(value: float, max_abs: float) -> str:
     return f"rgba({r},{g},{b},{alpha:.3f})"
 
 
-def tokens_html(tokens: Sequence[str], values, *, max_abs: float | None = None, fmt: str = "{:+.4f}") -> Safe:
-    """Tokens as coloured spans (tooltip = the value), separated by spaces.
+#: Inline styles of `tokens_html(inline=True)`: the `.tokens` / `.tok` rules of CSS, for pages without that CSS.
+INLINE_STYLE = {"tokens": "line-height:2.1", "tok": "padding:1px 3px;margin:1px;border-radius:3px;display:inline-block"}
+
+
+def tokens_html(tokens: Sequence[str], values, *, max_abs: float | None = None, fmt: str = "{:+.4f}",
+                inline: bool = False) -> Safe:
+    """Tokens as coloured spans (tooltip = the value), separated by spaces; every token is escaped.
 
     max_abs: the value mapped to full colour (default: the largest |value|), pass one shared value to make
-    several texts comparable.
+    several texts comparable. inline: carry the layout as style attributes (the dashboard's st.markdown has no
+    case-file CSS) instead of the classes `.tokens` / `.tok`.
     """
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     if len(v) != len(tokens):
@@ -62,9 +68,11 @@ def tokens_html(tokens: Sequence[str], values, *, max_abs: float | None = None, 
     if max_abs is None:
         finite = np.abs(v[np.isfinite(v)])
         max_abs = float(finite.max()) if len(finite) else 0.0
-    spans = [f'<span class="tok" style="background:{colour(x, max_abs)}" title="{esc(fmt.format(x))}">'
+    tok = f";{INLINE_STYLE['tok']}" if inline else ""
+    spans = [f'<span class="tok" style="background:{colour(x, max_abs)}{tok}" title="{esc(fmt.format(x))}">'
              f"{esc(t)}</span>" for t, x in zip(tokens, v)]
-    return Safe('<div class="tokens">' + " ".join(spans) + "</div>")
+    box = f' style="{INLINE_STYLE["tokens"]}"' if inline else ""
+    return Safe(f'<div class="tokens"{box}>' + " ".join(spans) + "</div>")
 
 
 def attribution_html(attr: TokenAttribution, class_name: str | None = None, max_abs: float | None = None) -> Safe:

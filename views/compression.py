@@ -4,12 +4,18 @@ Scorecard from the newest saved benchmark run (core.bench, interleaved timing in
 with the Pareto front, calibration, the test examples whose prediction changed, per-class change, and a form
 that builds a new variant as a background job.
 """
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 import ui
+from core import lineage
+from core.compress import methods as compress_methods
+from core.evaluate import per_class_delta
+from core.machine import summary as machine_summary
+from core.params import form_settings
 
 ui.page_header(
     "Compression",
@@ -39,56 +45,22 @@ SCORECARD = [
 CHANGED_CAP = 500  # rows of the changed-predictions table drawn (the CSV has all)
 
 
-def default_reference(infos: list) -> str:
-    """The model most variants descend from (ties: the larger file), else the largest model."""
-    names = {i.name for i in infos}
-    children = {n: 0 for n in names}
-    for i in infos:
-        if i.manifest.get("parent") in names:
-            children[i.manifest["parent"]] += 1
-    size = {i.name: float((i.metrics or {}).get("size_mb") or 0.0) for i in infos}
-    return max(infos, key=lambda i: (children[i.name], size[i.name])).name
+def changed_share(reference: str) -> Callable[[str], float | None]:
+    """model -> share of the reference's test predictions it changes (None when unknown: another test split or a
+    deleted artifact), from the cached stored predictions."""
+    def share(model: str) -> float | None:
+        try:
+            n = len(ui.load_predictions(reference).texts)  # cached: read once
+            return len(ui.changed_predictions(model, reference)) / max(n, 1)
+        except Exception:  # noqa: BLE001 - unknown, not fatal: the scorecard shows an empty cell
+            return None
 
-
-def descendants(root: str, infos: list) -> list[str]:
-    """Every artifact built from `root`, directly or through other variants (breadth first)."""
-    kids: dict[str, list[str]] = {}
-    for i in infos:
-        kids.setdefault(i.manifest.get("parent") or "", []).append(i.name)
-    out, todo = [], [root]
-    while todo:
-        for k in kids.get(todo.pop(0), []):
-            if k not in out and k != root:
-                out.append(k)
-                todo.append(k)
-    return out
-
-
-def rebased(rows: pd.DataFrame, reference: str, run_reference: str) -> pd.DataFrame:
-    """Scorecard rows with ratios against `reference` (a run stores them against its own reference) and
-    `agreement` = 1 - share of changed predictions."""
-    df = rows.copy()
-    ref = df.set_index("model").loc[reference]
-    df["compression_ratio"] = ref["size_mb"] / df["size_mb"].where(df["size_mb"] > 0)
-    df["speedup"] = ref["latency_p50_ms"] / df["latency_p50_ms"]
-    df["speedup_real"] = ref["latency_real_p50_ms"] / df["latency_real_p50_ms"]
-    df["throughput_ratio"] = df["throughput_per_s"] / ref["throughput_per_s"]
-    if run_reference != reference:
-        n = len(ui.load_predictions(reference).texts)
-        changed = []
-        for m in df["model"]:
-            try:
-                changed.append(0.0 if m == reference else len(ui.changed_predictions(m, reference)) / max(n, 1))
-            except Exception:  # noqa: BLE001 - another test split or a deleted artifact: unknown, not fatal
-                changed.append(None)
-        df["changed_vs_reference"] = changed
-    df["agreement"] = 1.0 - pd.to_numeric(df["changed_vs_reference"], errors="coerce")
-    return df
+    return share
 
 
 def machine_panel(machine: dict[str, Any]) -> None:
     with st.expander("Machine this benchmark ran on", icon=":material/memory:"):
-        st.write(ui.machine_summary(machine))
+        st.write(machine_summary(machine))
         s = machine.get("settings") or {}
         facts = {
             "CPU": machine.get("cpu"), "architecture": machine.get("arch"),
@@ -112,17 +84,12 @@ def machine_panel(machine: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ choose
-dataset = ui.pick_dataset(key="compression-dataset")
-if dataset is None:
-    st.stop()
-infos = [i for i in ui.artifact_infos(dataset) if i.ok]
-if not infos:
-    ui.empty_state(f"No model trained on {dataset} yet — train one, then compress it here.")
-    st.stop()
+dataset, infos = ui.dataset_and_models("compression-dataset", "No model trained on {dataset} yet — train one, then "
+                                                             "compress it here.")
 by_name = {i.name: i for i in infos}
 names = list(by_name)
 
-guess = default_reference(infos)
+guess = lineage.default_reference(infos)
 if st.session_state.get("compression-reference") not in names:
     st.session_state["compression-reference"] = guess
 reference = st.selectbox("Reference model", names, key="compression-reference",
@@ -130,24 +97,16 @@ reference = st.selectbox("Reference model", names, key="compression-reference",
                               "Default: the model most variants were built from.")
 ref_info = by_name[reference]
 others = [n for n in names if n != reference]
-family_ = descendants(reference, infos)
+family_ = lineage.descendants(reference, infos)
 
 with st.expander("Lineage (parent → variant)", icon=":material/account_tree:", expanded=bool(family_)):
-    lineage = pd.DataFrame([{
-        "model": i.name, "parent": i.manifest.get("parent") or "",
-        "method": (i.manifest.get("compression") or {}).get("method", ""),
-        "what it is": (i.manifest.get("compression") or {}).get("description", "") or i.kind,
-        "created": i.created.replace("T", " ")[:19]} for i in infos])
-    edges = lineage[lineage["parent"].isin(names)]
-    if len(edges):
-        dot = ["digraph { rankdir=LR; node [shape=box, style=rounded, fontsize=11];"]
-        for n in names:
-            dot.append(f'"{n}" [color="{"#2f6fb0" if n == reference else "#9aa5b1"}"];')
-        dot += [f'"{r.parent}" -> "{r.model}" [label="{r.method}", fontsize=9];' for r in edges.itertuples()]
-        st.graphviz_chart("\n".join(dot + ["}"]))
+    table = lineage.lineage_frame(infos)
+    dot = lineage.lineage_dot(table, reference)
+    if dot:
+        st.graphviz_chart(dot)
     else:
         st.caption("No model on this dataset was built from another one yet.")
-    st.dataframe(lineage, hide_index=True)
+    st.dataframe(table, hide_index=True)
 
 if not others:
     ui.empty_state(f"Only one model on {dataset} ({reference}): nothing to compare yet. Build a variant of it below "
@@ -202,7 +161,7 @@ if variants:
         if missing:
             st.warning(f"Not in this run: {', '.join(missing)} — run the benchmark again to include them.",
                        icon=":material/warning:")
-        card = rebased(run["rows"], reference, run["reference"])
+        card = lineage.rebased(run["rows"], reference, run["reference"], changed_share(reference))
         card = card[card["model"].isin(chosen)].reset_index(drop=True)
         show = card[["model"] + [c for c, _, _, _ in SCORECARD]].copy()
         show["parent"] = show["parent"].fillna("")
@@ -266,8 +225,7 @@ if variants:
         n_test = len(ui.load_predictions(reference).texts)
         ref_ok = changed["reference"] == changed["true"]
         var_ok = changed["variant"] == changed["true"]
-        changed.insert(2, "now right", ["variant" if v else ("reference" if r else "neither")
-                                        for r, v in zip(ref_ok, var_ok)])
+        changed.insert(2, "now right", lineage.now_right(changed))
         m = st.columns(4)
         m[0].metric("changed", f"{len(changed):,}", help=f"of {n_test:,} test examples")
         m[1].metric("fixed by the variant", int((var_ok & ~ref_ok).sum()), help="reference wrong, variant right")
@@ -290,7 +248,7 @@ if variants:
         else:
             st.success(f"{variant} predicts every test example like {reference}.", icon=":material/check_circle:")
 
-        delta = ui.per_class_delta(ref_info.metrics or {}, by_name[variant].metrics or {})
+        delta = pd.DataFrame(per_class_delta(ref_info.metrics or {}, by_name[variant].metrics or {}))
         if len(delta):
             st.plotly_chart(ui.plots.per_class_change(delta["label"], delta["recall_a"], delta["recall_b"],
                                                       delta["support"], metric="accuracy",
@@ -304,11 +262,11 @@ st.subheader("Build a variant")
 st.caption("Runs `python -m core compress` in the background; the new model is evaluated on the same test split "
            "and appears here, with its parent recorded. int8 / fp16 / bf16 / pruning need a torch model; "
            "distillation takes any teacher.")
-table = ui.compress_methods()
+methods = compress_methods()
 c1, c2 = st.columns(2)
 teacher = c1.selectbox("Teacher (parent)", names, index=names.index(reference), key="compression-teacher")
-method = c2.selectbox("Method", list(table), key="compression-method", format_func=lambda k: table[k].title)
-meth = table[method]
+method = c2.selectbox("Method", list(methods), key="compression-method", format_func=lambda k: methods[k].title)
+meth = methods[method]
 st.caption(meth.description)
 with st.form("compression-form"):
     # an ensemble's `members` are picked from this dataset's other models
@@ -322,22 +280,11 @@ with st.form("compression-form"):
     submitted = st.form_submit_button("Build", type="primary", icon=":material/compress:")
 
 if submitted:
-    settings = {k: v for k, v in values.items() if v is not None and v != "" and v != []}
-    for line in extra.splitlines():
-        if line.strip():
-            k, sep, v = line.partition("=")
-            if not sep:
-                st.error(f"Student setting {line.strip()!r} is not key=value.", icon=":material/error:")
-                st.stop()
-            settings[k.strip()] = v.strip()
-    for p in meth.params:  # list settings come back from text inputs as "a, b"
-        if p.kind is list and isinstance(settings.get(p.name), str):
-            settings[p.name] = [s.strip() for s in settings[p.name].split(",") if s.strip()]
-    defaults = {p.name: p.default for p in meth.params}
-    settings = {k: v for k, v in settings.items() if k not in defaults or v != defaults[k]}  # short command line
-    job = ui.start_compress(teacher, method, settings, out_name.strip() or None)
-    if job:
-        st.toast(f"Building {method} variant of {teacher} (job {job}).", icon=":material/compress:")
+    with ui.guard("Check the settings"):
+        settings = form_settings(meth.params, values, extra)  # only non-default settings: a short command line
+        job = ui.start_compress(teacher, method, settings, out_name.strip() or None)
+        if job:
+            st.toast(f"Building {method} variant of {teacher} (job {job}).", icon=":material/compress:")
 
 st.subheader("Background jobs")
 st.caption("Benchmarks and builds update every second; finished builds appear in the lists above.")

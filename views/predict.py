@@ -5,6 +5,8 @@ import numpy as np
 import streamlit as st
 
 import ui
+from core.explain.agreement import rank_agreement
+from core.explain.attention import drop_special
 
 MAX_CHARS = ui.MAX_TEXT_CHARS  # what a model reads; the box takes more so the cut can be reported
 
@@ -117,7 +119,7 @@ def attention_panel(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
     fig, tokens, first_row = ui.attention_view(name, text, layer, head, view == "rollout",
                                                title=f"Attention — {where}, {who}")
     st.plotly_chart(fig, key=f"predict-att-heatmap-{name}")
-    words, row = ui.drop_special(tokens, first_row)
+    words, row = drop_special(tokens, first_row)
     first = tokens[0].replace("`", "'")  # shown as inline code: a backtick would end it
     st.markdown(f"**What `{first}` attends to** ({where}, {who}; special tokens hidden):")
     ui.show_tokens(words, row)
@@ -129,29 +131,18 @@ def explanation_panel(name: str, proba: np.ndarray):
     integrated gradients (torch models), as coloured words and a bar chart. Returns the TokenAttribution or None."""
     labels, _ = labels_of(name)
     st.subheader("Explain one class")
-    methods = ui.explain_methods(name)
     c1, c2, c3 = st.columns(3)
     label = c1.selectbox("Class", labels, index=int(np.argmax(proba)), key=f"predict-x-class-{name}")
-    method = c2.radio("Method", list(methods), format_func=methods.get, key=f"predict-x-method-{name}")
-    budget = None
-    if method == "shap":
-        default = ui.shap_default_budget()
-        budget = c3.slider("Evaluation budget", 20, 1000, default, step=10, key=f"predict-x-budget-{name}",
-                           help=f"Model calls SHAP may make (default {default}). More = finer word interactions, "
-                                "slower: ~4 s for a 64-token text on MiniLM at the default.")
-    elif method == "ig":
-        default = ui.ig_default_steps()
-        budget = c3.slider("Integration steps", 4, 200, default, key=f"predict-x-steps-{name}",
-                           help="Points on the path from an all-padding input to the text; more = smaller "
-                                "completeness gap, slower.")
-    if method != "linear" and not st.toggle(f"Compute {methods[method]}", key=f"predict-x-run-{name}",
-                                            help="Takes seconds on a neural model; results are cached per text."):
+    explainer, settings = ui.explain_controls(name, "predict-x", f"-{name}", columns=(c2, c3))
+    if ui.needs_compute(explainer) and not st.toggle(f"Compute {explainer.title}", key=f"predict-x-run-{name}",
+                                                     help="Takes seconds on a neural model; results are cached "
+                                                          "per text."):
         st.caption("Switch on to compute (the result is cached, so coming back to this text is instant).")
         return None
-    with st.spinner(f"Computing {methods[method]}…"):
-        attr = ui.explain_text(name, text, labels.index(label), method, budget)
+    with st.spinner(f"Computing {explainer.title}…"):
+        attr = ui.explain_text(name, text, labels.index(label), explainer.name, settings)
     extra = attr.extra or {}
-    facts = [f"{methods[method]} towards “{ui.md_escape(label)}”"]
+    facts = [f"{explainer.title} towards “{ui.md_escape(label)}”"]
     if np.isfinite(attr.base_value):
         facts.append(f"base value {attr.base_value:.3f} (the output with every word removed)")
     if "seconds" in extra:
@@ -170,7 +161,7 @@ def agreement_panel(attention: dict, attr) -> dict[str, float]:
     """Spearman rank agreement between each attention view and the attribution, over the words of the text."""
     if not attention or attr is None or len(attr.tokens) == 0:
         return {}
-    rhos = {what: ui.agreement(scores, attr, text) for what, scores in attention.items()}
+    rhos = {what: rank_agreement(scores, attr, text) for what, scores in attention.items()}
     st.markdown("**Does attention agree with the attribution?**")
     cols = st.columns(len(rhos))
     for col, (what, rho) in zip(cols, rhos.items()):

@@ -1,9 +1,8 @@
 """Train: choose a dataset, a model family and its settings; training runs as a background process."""
-from typing import Any
-
 import streamlit as st
 
 import ui
+from core.params import changed_settings, resolve_for
 
 ui.page_header(
     "Train a model",
@@ -39,17 +38,11 @@ with st.form("train-form", border=True):
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 
 if submitted:
-    try:
-        resolved = ui.resolve_params(params, values, kind)  # validate here: mistakes show at once, not in a job log
-    except ui.ParamError as exc:
-        ui.show_error(exc, "Check the settings")
-    else:
+    with ui.guard("Check the settings"):
+        resolved = resolve_for(kind, params, values)  # validate here: mistakes show at once, not in a job log
         # only settings that differ from the defaults go on the job's command line
-        def same(a: Any, b: Any) -> bool:  # list settings come back from text inputs as strings
-            return a == b or (isinstance(a, list) and isinstance(b, list) and list(map(str, a)) == list(map(str, b)))
-
-        changed = {p.name: resolved[p.name] for p in params if not same(resolved[p.name], p.default)}
-        job = ui.start_job(dataset, kind, changed, run_name.strip() or None, max_train=int(max_train) or None)
+        job = ui.start_job(dataset, kind, changed_settings(params, resolved), run_name.strip() or None,
+                           max_train=int(max_train) or None)
         if job:
             st.toast(f"Training started (job {job}).", icon=":material/play_arrow:")
 

@@ -24,23 +24,10 @@ COLUMNS = [
 ]
 HIGHER_IS_BETTER = ["accuracy", "f1_macro", "f1_micro", "f1_weighted"]
 
-dataset = ui.pick_dataset(key="compare-dataset")
-if dataset is None:
-    st.stop()
-infos = [i for i in ui.artifact_infos(dataset) if i.ok]
-if not infos:
-    ui.empty_state(f"No model trained on {dataset} yet — train one.")
-    st.stop()
+dataset, infos = ui.dataset_and_models("compare-dataset")
 
-rows = []
-for i in infos:
-    m = i.metrics or {}
-    row = {"model": i.name, "kind": i.kind, "parent": i.manifest.get("parent") or "",
-           "compression": (i.manifest.get("compression") or {}).get("method", "")}
-    row.update({key: m.get(key) for key, _, _ in COLUMNS})
-    row["created"] = i.created.replace("T", " ")[:19]
-    rows.append(row)
-board = pd.DataFrame(rows)
+board = pd.DataFrame([i.row([key for key, _, _ in COLUMNS]) for i in infos]).drop(columns="dataset")
+board = board.rename(columns={"name": "model"})
 sort_by = st.selectbox("Rank by", [c for c, _, _ in COLUMNS], format_func=dict((c, t) for c, t, _ in COLUMNS).get,
                        key="compare-sort")
 board = board.sort_values(sort_by, ascending=sort_by not in HIGHER_IS_BETTER, na_position="last")

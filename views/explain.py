@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.explain.confusable import aggregate_attributions
 
 MAX_TEXTS = 50  # SHAP costs seconds per text on a neural model; 50 keeps a slice within a few minutes
 
@@ -13,19 +14,10 @@ ui.page_header(
     "class: which words the model relies on, beyond one example.",
 )
 
-name = ui.pick_model(key="explain-model")
-if name is None:
-    st.stop()
-preds = None
-with ui.guard("Could not read the stored predictions"):
-    preds = ui.load_predictions(name)
-if preds is None:
-    st.stop()
+name, preds = ui.model_and_predictions("explain-model", "This model's test split is empty, so there is nothing to "
+                                                        "explain.")
 labels = list(preds.labels)
 y_true, y_pred = preds.y_true.astype(int), preds.y_pred
-if len(preds.texts) == 0:
-    ui.empty_state("This model's test split is empty, so there is nothing to explain.", None)
-    st.stop()
 
 st.subheader("Slice")
 c1, c2, c3 = st.columns(3)
@@ -51,24 +43,17 @@ rows = np.sort(np.random.default_rng(0).choice(pool, size=min(n, len(pool)), rep
 st.caption(f"Explaining {len(rows)} of the {len(pool):,} test texts in this slice (of {len(y_true):,}).")
 
 st.subheader("Method")
-methods = ui.explain_methods(name)
 c1, c2, c3 = st.columns(3)
-method = c1.radio("Method", list(methods), format_func=methods.get, key="explain-method")
-budget = None
-if method == "shap":
-    default = ui.shap_default_budget()
-    budget = c2.slider("SHAP evaluation budget", 20, 1000, default, step=10, key="explain-budget",
-                       help=f"Model calls per text (default {default}); lower it to explain many texts faster.")
-elif method == "ig":
-    budget = c2.slider("Integration steps", 4, 200, ui.ig_default_steps(), key="explain-steps")
+explainer, settings = ui.explain_controls(name, "explain", columns=(c1, c2))
 if preds.multilabel:
     target = "label"
     c3.caption(f"Attributions towards “{ui.md_escape(label)}”.")
 else:
     target = c3.radio("Explain towards", ["predicted class", "true class"], key="explain-target",
                       help="Predicted: why the model said what it said. True: what spoke for the right answer.")
-if method != "linear" and not st.toggle(f"Explain {len(rows)} texts with {methods[method]}", key="explain-run",
-                                        help="Seconds per text on a neural model; every result is cached."):
+if ui.needs_compute(explainer) and not st.toggle(f"Explain {len(rows)} texts with {explainer.title}",
+                                                 key="explain-run",
+                                                 help="Seconds per text on a neural model; every result is cached."):
     st.info("Switch on to compute the explanations (cached: a second visit is instant).", icon=":material/info:")
     st.stop()
 
@@ -96,7 +81,7 @@ attrs = {}
 with ui.guard("Could not explain the slice"):
     bar = st.progress(0.0, text=f"Explaining {len(rows)} texts…")
     for done, i in enumerate(rows, 1):
-        attrs[int(i)] = ui.explain_text(name, preds.texts[i], target_of(i), method, budget)
+        attrs[int(i)] = ui.explain_text(name, preds.texts[i], target_of(i), explainer.name, settings)
         bar.progress(done / len(rows), text=f"Explained {done} of {len(rows)} texts")
     bar.empty()
 if len(attrs) < len(rows):
@@ -122,7 +107,7 @@ frames = []
 for c in sorted({target_of(i) for i in rows}):
     texts = [preds.texts[i] for i in rows if target_of(i) == c]
     lookup = {preds.texts[i]: attrs[int(i)] for i in rows if target_of(i) == c}
-    agg = ui.aggregate_attributions(texts, lookup)
+    agg = aggregate_attributions(texts, lookup)
     agg = agg[agg["n_texts"] >= min_texts]
     agg.insert(0, "class", labels[c])
     agg.insert(1, "texts explained", len(texts))

@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 import ui
+from core.explain.projection import shared_pca
 
 METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE", "umap": "UMAP"}
 COLOURS = ["true label", "predicted label", "correct / wrong", "confidence"]
@@ -13,24 +14,15 @@ ui.page_header(
     "dimensions. Texts the model finds alike sit together; hover a point to read its text.",
 )
 
-embedders = [i for i in ui.artifact_infos() if i.ok and "embed" in i.manifest.get("capabilities", ())]
+embedders = [i for i in ui.artifact_infos() if i.ok and "embed" in i.capabilities]
 if not embedders:
     kinds = ", ".join(f"{title} (`{kind}`)" for kind, title in ui.embed_families().items())
     ui.empty_state("No trained model provides sentence embeddings. Maps need a neural model — " + kinds +
                    ". TF-IDF models have no embedding (their features are the vocabulary itself).")
     st.stop()
 
-name = ui.pick_model(key="embeddings-model", require="embed")
-if name is None:
-    st.stop()
-preds = None
-with ui.guard("Could not read the stored predictions"):
-    preds = ui.load_predictions(name)
-if preds is None:
-    st.stop()
-if len(preds.texts) < 3:
-    ui.empty_state("This model's test split has fewer than 3 texts: there is nothing to map.", None)
-    st.stop()
+name, preds = ui.model_and_predictions("embeddings-model", "This model's test split has fewer than 3 texts: there is "
+                                       "nothing to map.", min_texts=3, require="embed")
 
 c1, c2 = st.columns(2)
 method = c1.radio("Projection", list(METHODS), format_func=METHODS.get, horizontal=True, key="embeddings-method",
@@ -101,7 +93,8 @@ if st.toggle("Compare with a second model", key="embeddings-compare"):
             else:
                 idx, emb_a = ui.embed_sample(name, cap)
                 idx_b, emb_b = ui.embed_sample(other, cap)
-                shared = ui.shared_projection(emb_a, emb_b, preds.y_pred[idx], preds_b.y_pred[idx])
+                shared = shared_pca(emb_a, emb_b, pred_a=preds.y_pred[idx], pred_b=preds_b.y_pred[idx],
+                                    cap=max(len(emb_a), 1))
                 texts = [preds.texts[i] for i in idx[shared.indices]]
                 n_diff = int(shared.differ.sum()) if shared.differ is not None else 0
                 c1, c2, c3 = st.columns(3)

@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.artifact_tables import run_results
 
 ui.page_header(
     "Training curves",
@@ -13,7 +14,8 @@ ui.page_header(
 dataset = ui.pick_dataset(key="curves-dataset")
 if dataset is None:
     st.stop()
-runs = [i.name for i in ui.artifact_infos(dataset) if i.ok and ui.training_history(i.name).get("train_loss")]
+by_name = {i.name: i for i in ui.artifact_infos(dataset) if i.ok and i.training_history().get("train_loss")}
+runs = list(by_name)
 if not runs:
     ui.empty_state(f"No run on {dataset} has a training history: only the neural families (RNN, scratch "
                    "transformer, pretrained encoder) record one — train one of them.")
@@ -27,7 +29,7 @@ chosen = st.multiselect("Runs", runs, key=key, default=None if key in st.session
 if not chosen:
     st.info("Choose one or more runs to overlay their curves.", icon=":material/info:")
     st.stop()
-histories = {n: ui.training_history(n) for n in chosen}
+histories = {n: by_name[n].training_history() for n in chosen}
 
 st.subheader("Loss and validation curves")
 metrics = sorted({k for h in histories.values() for e in h.get("evals") or [] for k, v in e.items()
@@ -44,7 +46,7 @@ st.caption("Left: training loss per optimisation step. Right: the validation met
            "falling while validation stalls or drops means over-fitting.")
 
 st.subheader("Results")
-table = ui.run_results(chosen).drop(columns=["artifact"])  # variant = artifact name here
+table = run_results([by_name[n] for n in chosen]).drop(columns=["artifact"])  # variant = artifact name here
 table.insert(2, "changes", table.pop("changes"))
 st.dataframe(table, hide_index=True, column_config={
     "accuracy": st.column_config.NumberColumn(format="%.4f"), "f1_macro": st.column_config.NumberColumn(format="%.4f"),

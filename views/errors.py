@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.evaluate import confusion_cell_indices, confusion_counts, label_counts, label_outcome_indices, top_confusion
 
 #: Rows drawn in an examples table: the browser table stays light on a 50,000-text test split (the CSV
 #: download still holds every row of the cell).
@@ -12,6 +13,8 @@ MAX_TABLE_ROWS = 1000
 MAX_EXPLAIN_CHOICES = 200
 #: Texts explained for a cell's mean attribution (SHAP costs seconds per text on a neural model).
 MAX_MEAN_TEXTS = 30
+#: Multi-label view: what the "Show" choice lists -> core.evaluate.LABEL_OUTCOMES key.
+OUTCOMES = {"false negatives (missed)": "fn", "false positives (wrongly predicted)": "fp", "true positives": "tp"}
 
 ui.page_header(
     "Errors",
@@ -19,21 +22,12 @@ ui.page_header(
     "predicted class (columns); click a cell, or choose it below, to read those texts.",
 )
 
-name = ui.pick_model(key="errors-model")
-if name is None:
-    st.stop()
+name, preds = ui.model_and_predictions("errors-model", "This model's test split is empty, so there is nothing to "
+                                                       "analyse.")
 info = ui.artifact_info(name)
 metrics = (info.metrics if info else None) or {}
-preds = None
-with ui.guard("Could not read the stored predictions"):
-    preds = ui.load_predictions(name)
-if preds is None:
-    st.stop()
 labels = list(preds.labels)
 k = len(labels)
-if len(preds.texts) == 0:
-    ui.empty_state("This model's test split is empty, so there is nothing to analyse.", None)
-    st.stop()
 
 
 def per_class_table() -> pd.DataFrame:
@@ -103,8 +97,7 @@ def show_examples(idx: np.ndarray, file_name: str, extra: dict[str, np.ndarray] 
 
 def multiclass_view() -> None:
     y_true, y_pred = preds.y_true.astype(int), preds.y_pred
-    counts = np.zeros((k, k), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
+    counts = confusion_counts(y_true, y_pred, k)
     st.metric("Test accuracy", f"{(y_true == y_pred).mean():.1%}", help=f"{len(y_true):,} test texts")
     normalized = st.toggle("Normalise each row (share of the true class)", key="errors-normalized")
     event = st.plotly_chart(ui.plots.confusion_heatmap(counts, labels, normalized=normalized),
@@ -120,10 +113,7 @@ def multiclass_view() -> None:
             st.session_state["_errors_clicked"] = (name, cell)
             st.session_state["errors-true"], st.session_state["errors-pred"] = cell
     if st.session_state.get("errors-true") not in labels or st.session_state.get("errors-pred") not in labels:
-        # default: the most frequent confusion (largest off-diagonal cell)
-        off = counts.copy()
-        np.fill_diagonal(off, -1)
-        i, j = np.unravel_index(int(off.argmax()), off.shape) if k > 1 else (0, 0)
+        i, j = top_confusion(counts)  # default: the most frequent confusion
         st.session_state["errors-true"], st.session_state["errors-pred"] = labels[i], labels[j]
 
     st.subheader("Examples in a cell")
@@ -131,7 +121,7 @@ def multiclass_view() -> None:
     true_label = c1.selectbox("True class", labels, key="errors-true")
     pred_label = c2.selectbox("Predicted class", labels, key="errors-pred")
     ti, pj = labels.index(true_label), labels.index(pred_label)
-    idx = np.flatnonzero((y_true == ti) & (y_pred == pj))
+    idx = confusion_cell_indices(y_true, y_pred, ti, pj)
     kind = "correct" if ti == pj else "misclassified"
     st.caption(f"{len(idx):,} test texts of class “{ui.md_escape(true_label)}” predicted as "
                f"“{ui.md_escape(pred_label)}” ({kind}); "
@@ -140,16 +130,16 @@ def multiclass_view() -> None:
     if table is None:
         return
     st.subheader("Explanations")
-    method, budget = explain_controls()
+    explainer, settings = ui.explain_controls(name, "errors-x", label="Explanation method", horizontal=True)
     case: dict = {"table": table}
     with ui.guard("Could not explain the example"):
         targets = [("predicted", pj)] + ([("true", ti)] if ti != pj else [])
-        case["example"] = example_panel(table, targets, method, budget)
+        case["example"] = example_panel(table, targets, explainer, settings)
     if ti != pj:
         with ui.guard("Could not find confusable words"):
             case["words"] = confusable_panel(ti, pj)
         with ui.guard("Could not compute the mean attribution"):
-            case["mean"] = mean_attribution_panel(idx, pj, method, budget)
+            case["mean"] = mean_attribution_panel(idx, pj, explainer, settings)
     cell = {"model": name, "true class": true_label, "predicted class": pred_label, "texts in the cell": len(idx),
             f"share of “{true_label}” test texts": f"{len(idx) / max(int((y_true == ti).sum()), 1):.1%}",
             "model accuracy": f"{(y_true == y_pred).mean():.1%}"}
@@ -162,23 +152,7 @@ def short(text: str, n: int = 90) -> str:
     return t if len(t) <= n else t[: n - 1] + "…"
 
 
-def explain_controls() -> tuple[str, int | None]:
-    """Explanation method (exact linear for TF-IDF, SHAP, integrated gradients) and its budget."""
-    methods = ui.explain_methods(name)
-    c1, c2 = st.columns(2)
-    method = c1.radio("Explanation method", list(methods), format_func=methods.get, horizontal=True,
-                      key="errors-x-method")
-    budget = None
-    if method == "shap":
-        default = ui.shap_default_budget()
-        budget = c2.slider("SHAP evaluation budget", 20, 1000, default, step=10, key="errors-x-budget",
-                           help=f"Model calls per explanation (default {default}); seconds per text on a neural model.")
-    elif method == "ig":
-        budget = c2.slider("Integration steps", 4, 200, ui.ig_default_steps(), key="errors-x-steps")
-    return method, budget
-
-
-def example_panel(table: pd.DataFrame, targets: list[tuple[str, int]], method: str, budget: int | None) -> dict | None:
+def example_panel(table: pd.DataFrame, targets: list[tuple[str, int]], explainer, settings: dict) -> dict | None:
     """One example of the table explained towards each of `targets` [(what, class index)]."""
     st.markdown("**Explain one example**")
     rows = [int(r) for r in table["test row"].to_numpy()[:MAX_EXPLAIN_CHOICES]]
@@ -187,7 +161,7 @@ def example_panel(table: pd.DataFrame, targets: list[tuple[str, int]], method: s
     row = st.selectbox("Example (test row: text)", rows, key=f"errors-x-row-{name}",
                        format_func=lambda r: f"#{r}: {short(preds.texts[r])}")
     text = preds.texts[row]
-    if method != "linear" and not st.toggle("Compute the explanation", key="errors-x-run",
+    if ui.needs_compute(explainer) and not st.toggle("Compute the explanation", key="errors-x-run",
                                             help="Seconds per text on a neural model; cached afterwards."):
         st.caption("Switch on to explain the chosen example.")
         return None
@@ -197,7 +171,7 @@ def example_panel(table: pd.DataFrame, targets: list[tuple[str, int]], method: s
         with col:
             st.markdown(f"Towards the {what} class **{ui.md_escape(labels[j])}**")
             with st.spinner("Explaining…"):
-                attr = ui.explain_text(name, text, j, method, budget)
+                attr = ui.explain_text(name, text, j, explainer.name, settings)
             ui.show_attribution(attr, labels[j], key=f"errors-x-chart-{what}")
             out["attrs"].append((labels[j], attr))
     st.caption(ui.COLOUR_LEGEND)
@@ -232,17 +206,17 @@ def confusable_panel(ti: int, pj: int) -> pd.DataFrame:
     return words
 
 
-def mean_attribution_panel(idx: np.ndarray, pj: int, method: str, budget: int | None) -> pd.DataFrame | None:
+def mean_attribution_panel(idx: np.ndarray, pj: int, explainer, settings: dict) -> pd.DataFrame | None:
     """Mean attribution towards the predicted class over a sample of the cell's texts."""
     b = labels[pj]
     st.markdown(f"**Mean attribution towards “{ui.md_escape(b)}” over the cell's texts**")
     n = st.slider("Texts to explain", 1, MAX_MEAN_TEXTS, min(10, MAX_MEAN_TEXTS), key="errors-mean-n",
                   help="A seeded sample of the cell; each text is explained once and cached.")
-    if method != "linear" and not st.toggle("Compute the mean attribution", key="errors-mean-run",
+    if ui.needs_compute(explainer) and not st.toggle("Compute the mean attribution", key="errors-mean-run",
                                             help="SHAP / integrated gradients for every sampled text: seconds each."):
         st.caption(f"Switch on to explain {min(n, len(idx))} of the {len(idx):,} texts.")
         return None
-    mean = ui.mean_attribution(name, [preds.texts[i] for i in idx], pj, method, budget, max_texts=n)
+    mean = ui.mean_attribution(name, [preds.texts[i] for i in idx], pj, explainer.name, settings, max_texts=n)
     st.caption(f"Showing words from {min(n, len(idx))} of {len(idx):,} texts (seeded sample); "
                "mean_value = average attribution of the word where it occurs.")
     if mean.empty:
@@ -277,32 +251,24 @@ def cell_case_file(cell: dict, case: dict) -> str:
 
 def multilabel_view() -> None:
     y_true, y_pred = preds.y_true.astype(int), preds.y_pred
-    tp = ((y_true == 1) & (y_pred == 1)).sum(axis=0)
-    fp = ((y_true == 0) & (y_pred == 1)).sum(axis=0)
-    fn = ((y_true == 1) & (y_pred == 0)).sum(axis=0)
+    counts = label_counts(y_true, y_pred)
+    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
     st.metric("Exact-match accuracy", f"{(y_true == y_pred).all(axis=1).mean():.1%}",
               help="share of test texts whose whole label set is predicted exactly")
     st.plotly_chart(ui.plots.per_label_confusion(tp, fp, fn, labels), key=f"errors-ml-{name}")
     st.subheader("Examples for a label")
     c1, c2 = st.columns(2)
     label = c1.selectbox("Label", labels, index=int(np.argmax(fp + fn)), key="errors-label")
-    what = c2.radio("Show", ["false negatives (missed)", "false positives (wrongly predicted)", "true positives"],
-                    key="errors-ml-kind", horizontal=True)
+    what = c2.radio("Show", list(OUTCOMES), key="errors-ml-kind", horizontal=True)
     j = labels.index(label)
-    if what.startswith("false negatives"):
-        mask = (y_true[:, j] == 1) & (y_pred[:, j] == 0)
-    elif what.startswith("false positives"):
-        mask = (y_true[:, j] == 0) & (y_pred[:, j] == 1)
-    else:
-        mask = (y_true[:, j] == 1) & (y_pred[:, j] == 1)
-    idx = np.flatnonzero(mask)
+    idx = label_outcome_indices(y_true, y_pred, j, OUTCOMES[what])
     st.caption(f"{len(idx):,} test texts; p(label) is the model's probability for “{ui.md_escape(label)}”.")
     table = show_examples(idx, f"{name}-{label}.csv".replace("/", "_"), extra={"p(label)": preds.proba[idx, j]})
     if table is not None:
         st.subheader("Explanations")
-        method, budget = explain_controls()
+        explainer, settings = ui.explain_controls(name, "errors-x", label="Explanation method", horizontal=True)
         with ui.guard("Could not explain the example"):
-            example_panel(table, [("", j)], method, budget)
+            example_panel(table, [("", j)], explainer, settings)
 
 
 if preds.multilabel:

@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.artifact_tables import models_frame
 
 ui.page_header(
     "Text Classification Lab",
@@ -27,7 +28,7 @@ with ui.guard("Listing models"):
     broken = [i for i in infos if not i.ok]
     if ok:
         st.dataframe(
-            ui.models_frame(ok), hide_index=True,
+            models_frame(ok), hide_index=True,
             column_config={
                 "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),
                 "f1_macro": st.column_config.NumberColumn("macro F1", format="%.3f"),
