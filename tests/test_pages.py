@@ -202,6 +202,24 @@ def test_dataset_upload_saves_and_reports_errors(trained):
     assert "upload:news" in [d["name"] for d in data.list_datasets()]
 
 
+def test_dataset_upload_check_lists_every_problem_before_saving(trained):
+    rows = ["title,body,category"] + [f"match {i},the team won {i},sport" for i in range(30)] + [",empty,sport"] * 3
+    at = page("dataset").run()
+    at.file_uploader(key="dataset-upload").set_value(("one.csv", "\n".join(rows).encode(), "text/csv")).run()
+    at.multiselect[0].set_value(["title", "category"])
+    at.multiselect[1].set_value(["category"])
+    at.button(key="FormSubmitter:dataset-upload-form-Check").click().run()
+    assert not at.exception
+    assert at.error and "2 problem(s)" in at.error[0].value
+    problems = at.dataframe[-1].value
+    messages = " | ".join(problems["message"])
+    assert "both text and label" in messages and "single class" in messages and "empty text" in messages
+    assert set(problems["severity"]) == {"error", "info"}
+    from core import data
+
+    assert "upload:one" not in [d["name"] for d in data.list_datasets()]  # a check saves nothing
+
+
 def test_train_page_widgets_and_background_job(trained):
     from core import jobs
 

@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.data import ACCEPTED_EXTENSIONS as UPLOAD_TYPES  # the file picker follows core.data.formats.READERS
+from core.data import validate_frame
 
-UPLOAD_TYPES = ["csv", "tsv", "jsonl", "json", "parquet", "txt", "gz"]
 LABEL_FORMATS = {
     "auto": "detect",
     "names": "one column of class names or integers",
@@ -158,6 +159,28 @@ def guess_text_columns(df: pd.DataFrame) -> list[str]:
     return [max(textual, key=lambda c: df[c].astype(str).str.len().mean())]
 
 
+def show_report(report: dict[str, Any]) -> None:
+    """The upload preview's check (core.data.validate_frame(...).as_dict()): every problem at once, as a table."""
+    counts = report["counts"]
+    usable = report["usable_rows"].get("file", 0)
+    if report["ok"]:
+        st.success(f"Ready to save: {usable:,} usable rows, {len(report['class_counts'])} labels "
+                   f"({counts['warning']} warnings).", icon=":material/check_circle:")
+    else:
+        st.error(f"{counts['error']} problem(s) to fix before saving ({counts['warning']} warnings).",
+                 icon=":material/error:")
+    if report["problems"]:
+        table = pd.DataFrame(report["problems"])[["severity", "table", "column", "message", "n_rows", "rows"]]
+        table["rows"] = table["rows"].map(lambda r: ", ".join(map(str, r)))
+        st.dataframe(table, hide_index=True, column_config={
+            "n_rows": st.column_config.NumberColumn("rows affected"),
+            "rows": st.column_config.TextColumn("first rows (0-based)")})
+    if report["class_counts"]:
+        counts_df = pd.DataFrame({"label": list(report["class_counts"]), "rows": list(report["class_counts"].values())})
+        st.caption("Usable rows per label: " + ", ".join(f"{ui.md_escape(r.label)} {r.rows:,}"
+                                                         for r in counts_df.itertuples()))
+
+
 with upload_tab:
     st.caption("Your file stays on this machine: it is saved under the lab's user data folder and then appears in "
                "every dataset picker as “upload:<name>”.")
@@ -197,7 +220,13 @@ with upload_tab:
                 ds_name = st.text_input("Dataset name", value=default_name(uploaded.name), max_chars=64,
                                         help="Letters, digits, '-' and '_'. An existing upload with this name "
                                              "is replaced.")
-                save = st.form_submit_button("Save dataset", type="primary", icon=":material/save:")
+                b1, b2 = st.columns([1, 4])
+                check = b1.form_submit_button("Check", icon=":material/fact_check:",
+                                              help="List every problem of the table with these settings; saves nothing")
+                save = b2.form_submit_button("Save dataset", type="primary", icon=":material/save:")
+            if check:
+                show_report(validate_frame(df, text_cols, label_cols, label_format=fmt, delimiter=delimiter or ",",
+                                           test_size=test_size).as_dict())
             if save:
                 with ui.guard("Could not save the dataset"):
                     saved = ui.save_upload(df, ds_name.strip(), text_columns=text_cols, label_columns=label_cols,
