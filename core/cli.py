@@ -52,35 +52,85 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- dataset arguments (every command)
+def add_dataset_args(p: argparse.ArgumentParser, positional: bool = False, required: bool = True) -> None:
+    """The dataset argument of a command: a name (ag_news, upload:NAME[@vK]) or a PATH (CSV / TSV / JSONL /
+    Parquet, optionally .gz), plus the column and test-file options that apply to a PATH."""
+    what = "dataset: a name (ag_news, upload:NAME, upload:NAME@v1) or a PATH to a CSV / TSV / JSONL / Parquet file"
+    if positional:
+        p.add_argument("dataset", metavar="DATASET", help=what)
+    else:
+        p.add_argument("--dataset", required=required, metavar="NAME|PATH", help=what)
+    p.add_argument("--text-col", action="append", default=[], metavar="COL",
+                   help="PATH only: text column (repeatable: joined with a space); default: guessed")
+    p.add_argument("--label-col", action="append", default=[], metavar="COL",
+                   help="PATH only: label column (repeat for one 0/1 column per label); default: guessed")
+    p.add_argument("--test-file", metavar="PATH",
+                   help="PATH only: official test file with the same columns (else a test split is carved)")
+
+
+def dataset_from_args(args: argparse.Namespace, max_train: int | None = None):
+    """The TextDataset named by add_dataset_args' options (core.data.resolve_dataset)."""
+    from .data import resolve_dataset
+
+    return resolve_dataset(args.dataset, args.text_col or None, args.label_col or None, args.test_file,
+                           max_train=max_train)
+
+
+def _uses_file(args: argparse.Namespace) -> bool:
+    from .data import looks_like_path
+
+    return bool(args.text_col or args.label_col or args.test_file or looks_like_path(args.dataset))
+
+
 # ---------------------------------------------------------------- describe
 def _setup_describe(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", help="dataset name, e.g. ag_news or upload:my_file")
+    add_dataset_args(p, positional=True)
     p.add_argument("--json", action="store_true", help="print the full statistics as JSON")
+
+
+def describe_lines(stats: dict[str, Any]) -> list[str]:
+    """describe() statistics as text: splits, class distribution, length percentiles, coverage, the suggested
+    max length, duplicates and leakage."""
+    splits = stats["splits"]
+    lines = [f"{stats['name']}: {len(stats['labels'])} labels ({'multi-label' if stats['multilabel'] else 'multi-class'}"
+             f", {stats['language']}), " + ", ".join(f"{k} {v['rows']:,}" for k, v in splits.items())
+             + f"; fingerprint {stats['fingerprint']}", "class distribution (rows per split):"]
+    width = max(len(str(lab)) for lab in stats["labels"])
+    for lab in stats["labels"]:
+        lines.append(f"  {str(lab):<{width}}  " + "  ".join(f"{k} {s['class_counts'].get(lab, 0):>7,}"
+                                                           for k, s in splits.items()))
+    imbalance = splits["train"].get("imbalance_ratio")
+    lines.append(f"  imbalance (largest / smallest train class): {imbalance}")
+    lines.append("length percentiles (all splits):")
+    for block in stats["lengths"].values():
+        o = block["overall"]
+        lines.append(f"  {block['unit']:<10} mean {o['mean']:>8}  p50 {o['p50']:>7g}  p90 {o['p90']:>7g}  "
+                     f"p95 {o['p95']:>7g}  p99 {o['p99']:>7g}  max {o['max']:>7}")
+    lines.append(f"coverage ({stats['tokenizer']}): " + ", ".join(f"≤{r['max_length']} {r['share']:.0%}"
+                                                                  for r in stats["coverage"]))
+    lines.append(f"suggested max length: {stats['suggestion_note']}")
+    dup, overlap = stats["duplicates"], stats["overlap"]
+    lines.append(f"duplicates: {dup['count']} (normalised text; {dup['conflicting_labels']} with conflicting labels), "
+                 f"exact-duplicate groups in the source: {dup.get('exact_groups')}, exact texts in more than one "
+                 f"split: {dup.get('exact_across_splits')}")
+    lines.append("leakage: " + ", ".join(f"{k.replace('_', '/')} {v['count']}" for k, v in overlap.items()))
+    lines.append(f"vocabulary: {stats['vocab_size']:,} words; empty texts: {stats['empty']['count']}")
+    return lines
 
 
 @command("describe", "dataset statistics: classes, lengths, coverage, vocabulary, duplicates, leakage")(_setup_describe)
 def _describe(args: argparse.Namespace) -> int:
-    from .data import describe, load_dataset
+    from .data import describe
 
-    ds = load_dataset(args.name)
-    stats = describe(ds)
-    if args.json:
-        print(json.dumps(stats, indent=2, default=str))
-        return 0
-    print(f"{ds.name}: {len(ds.labels)} labels ({'multi-label' if ds.multilabel else 'multi-class'}), "
-          f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
-    for key, value in stats.items():
-        if isinstance(value, (int, float, str)):
-            print(f"  {key}: {value}")
-    for key in ("coverage", "class_distribution", "length_percentiles"):
-        if key in stats:
-            print(f"  {key}: {json.dumps(stats[key], default=str)[:600]}")
+    stats = describe(dataset_from_args(args))
+    print(json.dumps(stats, indent=2, default=str) if args.json else "\n".join(describe_lines(stats)))
     return 0
 
 
 # ---------------------------------------------------------------- train
 def _setup_train(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", required=True)
+    add_dataset_args(p, required=False)
     p.add_argument("--model", required=True, help="family: tfidf, rnn, scratch_transformer, transformer, ...")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyper-parameter (repeatable)")
     p.add_argument("--name", help="artifact name (default: <dataset>-<model>-<time>)")
@@ -91,6 +141,7 @@ def _setup_train(p: argparse.ArgumentParser) -> None:
 
 @command("train", "train a model and save it as an artifact")(_setup_train)
 def _train(args: argparse.Namespace) -> int:
+    from .errors import ParamError
     from .models import family
     from .params import parse_sets
     from .progress import run_as_job
@@ -101,7 +152,11 @@ def _train(args: argparse.Namespace) -> int:
         print(_table([{"name": p.name, "default": p.default, "choices": p.choices, "min": p.min, "max": p.max,
                        "help": p.help} for p in fam.PARAMS]))
         return 0
-    path = run_as_job(lambda progress: run(args.dataset, args.model, parse_sets(args.set), name=args.name,
+    if not args.dataset:
+        raise ParamError("train needs --dataset NAME|PATH")
+    # A file is read (and checked) before training starts; a name is loaded by run() as always.
+    dataset = dataset_from_args(args) if _uses_file(args) else args.dataset
+    path = run_as_job(lambda progress: run(dataset, args.model, parse_sets(args.set), name=args.name,
                                            progress=progress, max_train=args.max_train), args.job_dir)
     if path is None:
         return 130
@@ -145,7 +200,8 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 #: Modules that register subcommands when imported; a module that does not exist yet is skipped.
-PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo")
+PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo",
+                             "core.data_cli")
 
 
 def _load_plugins() -> None:

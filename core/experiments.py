@@ -3,7 +3,7 @@ config, producing a results table and the histories for overlaid training curves
 
 Config file (YAML or JSON) for `python -m core experiment FILE`:
 
-    dataset: ag_news            # registry name or upload:<name>
+    dataset: ag_news            # registry name, upload:<name> or a file path (+ text_cols, label_cols, test_file)
     max_train: null             # optional seeded sample of the training split
     prefix: agnews-rnn          # artifact names: <prefix>-<variant> (default: <dataset>-<kind>)
     base:
@@ -100,7 +100,7 @@ def run_grid(dataset: Any, base: dict[str, Any], variants: list[dict[str, Any]],
     if len(set(labels)) != len(labels):
         raise ParamError(f"variant names must be unique: {labels}")
     ds = dataset if isinstance(dataset, TextDataset) else load_dataset(dataset, max_train=max_train)
-    prefix = prefix or f"{ds.name.replace(':', '-')}-{base_kind}"
+    prefix = prefix or f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', ds.name).strip('-.')}-{base_kind}"
     rows = []
     for i, (label, kind, params, changes) in enumerate(plan):
         tag = f"[{i + 1}/{len(plan)} {label}] "
@@ -155,8 +155,17 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 def run_file(path: str | Path, progress: ProgressCallback | None = None):
     """Run the grid described by an experiment file; returns the results DataFrame."""
+    from .data import looks_like_path, resolve_dataset
+
     c = load_config(path)
-    return run_grid(c["dataset"], c["base"], c["variants"], progress, prefix=c.get("prefix"),
+    dataset = c["dataset"]
+    if looks_like_path(str(dataset)) or any(c.get(k) for k in ("text_cols", "label_cols", "test_file")):
+        # A file (a path that does not exist as given is taken relative to the config file): read once, with optional text_cols / label_cols / test_file.
+        def rel(p: str | None) -> str | None:
+            return None if p is None or Path(p).exists() else str(Path(path).parent / p)
+
+        dataset = resolve_dataset(rel(str(dataset)), c.get("text_cols"), c.get("label_cols"), rel(c.get("test_file")))
+    return run_grid(dataset, c["base"], c["variants"], progress, prefix=c.get("prefix"),
                     max_train=c.get("max_train"))
 
 

@@ -85,9 +85,9 @@ def length_coverage(lengths: Sequence[float] | None = None, unit: str = "tokens"
         # share of texts ≤ n: the step function's value at n (0 before the first point)
         i = int(np.searchsorted(xs, n, side="right")) - 1
         share = float(ys[i]) if i >= 0 else 0.0
-        x = np.log10(n) if points is not None else n  # shapes and annotations take log10 on a log axis
-        fig.add_vline(x=x, line_dash="dot", line_color=NEUTRAL)
-        fig.add_annotation(x=x, y=share * 100,
+        # On a log axis plotly places SHAPES (the vline) at data values but ANNOTATIONS at log10 positions.
+        fig.add_vline(x=n, line_dash="dot", line_color=NEUTRAL)
+        fig.add_annotation(x=np.log10(n) if points is not None else n, y=share * 100,
                            text=f"≤ {n:g} {unit}: {share:.0%}", showarrow=True, arrowhead=2, ax=40, ay=40)
     fig.update_yaxes(range=[0, 105], ticksuffix="%")
     return apply_layout(fig, title or f"Length coverage ({unit})", f"max length N ({unit})", "texts with length ≤ N")

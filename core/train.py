@@ -6,6 +6,7 @@ and experiment grids all call. The torch optimisation loop itself lives in `core
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,7 +72,9 @@ def latency_ms(model: TextClassifier, text: str, repeats: int = 20) -> dict[str,
 
 def default_name(dataset: str, kind: str) -> str:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return artifacts.unique_name(f"{dataset.replace(':', '-')}-{kind}-{stamp}")
+    # "file:intents/train" or "upload:x@v2" hold characters a model name may not: each run becomes one '-'
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset).strip("-.") or "dataset"
+    return artifacts.unique_name(f"{safe}-{kind}-{stamp}")
 
 
 def finish(

@@ -175,14 +175,18 @@ def test_shared_name_checks(tmp_path):
         naming.check_name("a.b", "dataset")
 
 
-def test_save_upload_overwrites_by_default_and_refuses_when_asked():
+def test_save_upload_refuses_a_taken_name_unless_a_new_version_is_confirmed():
     ds = data.dataset_from_frame(_frame(30), "text", "label")
     data.save_upload(ds, "mine")
-    data.save_upload(ds, "mine")  # replaced: the default
     with pytest.raises(NameTakenError, match="a dataset named 'mine' already exists"):
-        data.save_upload(ds, "mine", overwrite=False)
+        data.save_upload(ds, "mine")  # nothing is replaced silently: refusing is the default
     with pytest.raises(DataError):
-        data.save_upload(ds, "upload:mine", overwrite=False)
+        data.save_upload(ds, "upload:mine")
+    assert data.upload_versions("mine") == [1]
+    data.save_upload(ds, "mine", new_version=True)
+    assert data.upload_versions("mine") == [1, 2]
+    data.save_upload(ds, "mine", overwrite=True)  # the explicit API: every version replaced by one
+    assert data.upload_versions("mine") == [1]
 
 
 class _Part(dict):

@@ -9,7 +9,8 @@ Modules, one role each:
     formats.py   users' files: READERS (extension -> reader), ACCEPTED_EXTENSIONS, read_table
     cells.py / labels.py / validate.py   checking a user's table: a ValidationReport with every problem
     frames.py    dataset_from_frame: a validated table -> TextDataset
-    uploads.py   save / load / list / delete saved uploads ("upload:<name>")
+    uploads.py   save / load / list / delete saved uploads ("upload:<name>", versions "upload:<name>@v<k>")
+    resolve.py   resolve_dataset(spec): a name or a PATH (+ column guesses, optional test file) -> TextDataset
     catalog.py   load_dataset(name) and list_datasets() over built-ins and uploads
     stats.py     describe() statistics and suggest_max_length
 
@@ -23,15 +24,36 @@ from .cells import is_missing, label_name, sort_labels
 from .formats import ACCEPTED_EXTENSIONS, READERS, Reader, read_table, reader_for
 from .frames import dataset_from_frame, detect_language
 from .parsers import AG_NEWS_LABELS, JIGSAW_LABELS, PARSERS, RUSENTIMENT_LABELS, Raw, clean_ag_news
+from .resolve import (
+    FILE_PREFIX,
+    guess_columns,
+    guess_label_columns,
+    guess_text_columns,
+    looks_like_path,
+    read_file_dataset,
+    resolve_dataset,
+)
 from .specs import SPECS, BuiltinSpec, FileRole, HubSource
-from .splits import TEST_SIZE, VALIDATION_SIZE, apply_max_train, carve, subsample
+from .splits import TEST_SIZE, VALIDATION_SIZE, apply_max_train, carve, duplicate_groups, subsample
 from .stats import COVERAGE_TARGET, LENGTH_CANDIDATES, describe, normalise_text, suggest_max_length
 from .types import DataError, NameTakenError, Split, TextDataset
-from .uploads import UPLOAD_PREFIX, delete_upload, list_uploads, load_upload, save_upload
+from .uploads import (
+    UPLOAD_PREFIX,
+    delete_upload,
+    free_name,
+    list_uploads,
+    load_upload,
+    save_upload,
+    split_version,
+    upload_info,
+    upload_versions,
+)
 from .validate import LABEL_FORMATS, MIN_ROWS, Problem, TableError, ValidationReport, validate_frame
 
 __all__ = [
-    "ACCEPTED_EXTENSIONS", "AG_NEWS_LABELS", "BuiltinSpec", "COVERAGE_TARGET", "DataError", "FileRole", "HubSource",
+    "ACCEPTED_EXTENSIONS", "AG_NEWS_LABELS", "FILE_PREFIX", "duplicate_groups", "free_name", "guess_columns",
+    "guess_label_columns", "guess_text_columns", "looks_like_path", "read_file_dataset", "resolve_dataset",
+    "split_version", "upload_info", "upload_versions", "BuiltinSpec", "COVERAGE_TARGET", "DataError", "FileRole", "HubSource",
     "JIGSAW_LABELS", "LABEL_FORMATS", "LENGTH_CANDIDATES", "MIN_ROWS", "NameTakenError", "PARSERS", "Problem",
     "READERS", "RUSENTIMENT_LABELS", "Raw", "Reader", "SPECS", "Split", "TEST_SIZE", "TableError", "TextDataset",
     "UPLOAD_PREFIX", "VALIDATION_SIZE", "ValidationReport", "apply_max_train", "carve", "clean_ag_news",

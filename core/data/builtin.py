@@ -13,7 +13,7 @@ import numpy as np
 from .. import config
 from .parsers import Part, Raw
 from .specs import SPECS, BuiltinSpec
-from .splits import TEST_SIZE, VALIDATION_SIZE, carve, n_hold
+from .splits import TEST_SIZE, VALIDATION_SIZE, carve, duplicate_groups, n_hold
 from .types import DataError, Split, TextDataset
 
 
@@ -63,6 +63,8 @@ def _from_raw(spec: BuiltinSpec, raw: Raw, source: str, seed: int) -> TextDatase
 
     train = split(raw.train)
     meta: dict[str, Any] = {"source": source, **raw.notes}
+    # exact-duplicate texts of the train file(s); carving keeps each group inside one split
+    meta["duplicate_groups"] = len(duplicate_groups(train.texts))
     if raw.test is None:
         # The carved test split never depends on `seed`, so every model of this dataset sees the same test rows.
         train, test = carve(train, TEST_SIZE, config.SEED)

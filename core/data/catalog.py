@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .builtin import builtin_rows, load_builtin
+from .resolve import FILE_PREFIX, load_file_dataset
 from .specs import SPECS
 from .splits import apply_max_train
 from .types import DataError, TextDataset
@@ -10,7 +11,9 @@ from .uploads import UPLOAD_PREFIX, list_uploads, load_upload, upload_rows
 
 
 def load_dataset(name: str, max_train: int | None = None, seed: int = 0) -> TextDataset:
-    """Load a built-in dataset by registry name, or a saved upload as "upload:<name>".
+    """Load a built-in dataset by registry name, a saved upload as "upload:<name>" (its latest version) or
+    "upload:<name>@v<k>" (version k), or a file read before as "file:<parent>/<stem>" (resolve.py; a PATH
+    goes through resolve.resolve_dataset).
 
     max_train: keep a stratified, seeded sample of at most this many TRAINING rows; validation and test
                are never subsampled (the same meaning for every dataset and for in-memory datasets given
@@ -21,6 +24,8 @@ def load_dataset(name: str, max_train: int | None = None, seed: int = 0) -> Text
     """
     if name.startswith(UPLOAD_PREFIX):
         return apply_max_train(load_upload(name[len(UPLOAD_PREFIX):]), max_train, seed)
+    if name.startswith(FILE_PREFIX):
+        return load_file_dataset(name, max_train=max_train, seed=seed)
     if name not in SPECS:
         raise DataError(f"unknown dataset {name!r}; built-in datasets: {', '.join(SPECS)}; "
                         f"uploads are named 'upload:<name>' ({', '.join(list_uploads()) or 'none saved yet'})")

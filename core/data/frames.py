@@ -5,7 +5,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .splits import TEST_SIZE, VALIDATION_SIZE, carve
+from .splits import TEST_SIZE, VALIDATION_SIZE, carve, duplicate_groups
 from .types import Split, TextDataset
 from .validate import validate_frame
 
@@ -58,6 +58,8 @@ def dataset_from_frame(
         "dropped": {**report.dropped, "total": int(sum(report.dropped.values()))},
         "duplicate_rows": report.duplicate_rows, "duplicate_texts": report.duplicate_texts,
         "warnings": [p.message for p in report.warnings], "source": "upload",
+        # exact-duplicate texts of the file, each kept wholly inside one carved split
+        "duplicate_groups": len(duplicate_groups(texts)),
     }
     if test_frame is None:
         train, test = carve(train, test_size, seed)

@@ -73,8 +73,9 @@ def label_problems(coding: LabelCoding, fmt: str, label_columns: list[str], carv
             out.append(("error", f"the label column {label_columns[0]!r} has a single class ({only!r}); "
                                  f"a classifier needs at least 2 classes"))
         unseen = sorted(set(range(len(labels))) - set(present.tolist()))
-        if unseen:
-            out.append(("warning", f"classes only in the test file (no training rows): {[labels[i] for i in unseen]}"))
+        if unseen:  # a model can never predict them: its test scores would be meaningless
+            out.append(("error", f"the test file has labels that are not in the training file: "
+                                 f"{[labels[i] for i in unseen]}; fix the labels or drop those rows"))
         small = {labels[i]: int(c) for i, c in enumerate(coding.counts()) if c < 2}
         if carve_test and small:
             out.append(("error", f"every class needs at least 2 rows (one to train on, one to test on); too few: "

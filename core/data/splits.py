@@ -69,9 +69,63 @@ def stratified_split(y: np.ndarray, n_hold: int, seed: int, rare_to_hold: bool =
     return np.sort(keep), np.sort(hold)
 
 
+def duplicate_groups(texts: list[str]) -> list[list[int]]:
+    """Row positions of every exact-duplicate text (groups of 2+ rows with the very same string)."""
+    groups: dict[str, list[int]] = {}
+    for i, t in enumerate(texts):
+        groups.setdefault(t, []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def keep_duplicates_together(texts: list[str], y: np.ndarray, keep: np.ndarray, hold: np.ndarray
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """Move every exact-duplicate group wholly to the side holding most of it (ties: `keep`), so no text is
+    on both sides (a duplicate across train and test inflates test scores).
+
+    Each row moved is swapped with a non-duplicated row of the same stratification key from the other side
+    when there is one, so both sides keep their size and class shares. A group never leaves its class
+    without a `keep` row. Returns the new sorted (keep, hold).
+    """
+    groups = duplicate_groups(texts)
+    if not groups:
+        return keep, hold
+    held = np.zeros(len(texts), dtype=bool)
+    held[hold] = True
+    keys = strat_keys(y)
+    in_group = np.zeros(len(texts), dtype=bool)
+    for g in groups:
+        in_group[g] = True
+    # Non-duplicated rows per (side, key): the swap partners. Popped from the end: deterministic.
+    singles: dict[tuple[bool, int], list[int]] = {}
+    for i in np.flatnonzero(~in_group):
+        singles.setdefault((bool(held[i]), int(keys[i])), []).append(int(i))
+    kept_per_key = np.bincount(keys[~held], minlength=int(keys.max()) + 1)
+    for g in groups:
+        sides = held[g]
+        if sides.all() or not sides.any():
+            continue
+        to_hold = bool(sides.sum() * 2 > len(g))
+        key = int(keys[g[0]])
+        if to_hold and kept_per_key[key] <= int((~sides).sum()):
+            to_hold = False  # the group holds its class's only kept rows: keep them for training
+        for i in g:
+            if held[i] == to_hold:
+                continue
+            held[i] = to_hold
+            kept_per_key[keys[i]] += -1 if to_hold else 1
+            partners = singles.get((to_hold, int(keys[i])))
+            if partners:
+                j = partners.pop()
+                held[j] = not to_hold
+                kept_per_key[keys[j]] += 1 if to_hold else -1
+    return np.flatnonzero(~held), np.flatnonzero(held)
+
+
 def carve(split: Split, frac: float, seed: int) -> tuple[Split, Split]:
-    """(rest, held) where held is a stratified `frac` share of `split`."""
+    """(rest, held) where held is a stratified `frac` share of `split`; exact duplicate texts all land on
+    one side (see keep_duplicates_together)."""
     keep, hold = stratified_split(split.y, n_hold(len(split), frac), seed)
+    keep, hold = keep_duplicates_together(split.texts, split.y, keep, hold)
     return split.subset(keep), split.subset(hold)
 
 

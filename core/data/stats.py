@@ -105,12 +105,24 @@ def _coverage(tokens: np.ndarray, unit: str) -> list[dict]:
     return rows
 
 
-def _suggest(tokens: np.ndarray) -> int:
+def _suggest(tokens: np.ndarray) -> tuple[int, bool]:
+    """(smallest candidate covering >= COVERAGE_TARGET of the texts, True), or (the largest candidate, False)
+    when none does."""
     n = max(1, len(tokens))
     for L in LENGTH_CANDIDATES:
         if (tokens <= L).sum() / n >= COVERAGE_TARGET:
-            return L
-    return LENGTH_CANDIDATES[-1]
+            return L, True
+    return LENGTH_CANDIDATES[-1], False
+
+
+def suggestion_note(length: int, covers: bool, share: float, unit: str) -> str:
+    """One sentence that says what the suggested max length really covers."""
+    if covers:
+        return (f"{length} {unit}: the smallest candidate covering ≥ {COVERAGE_TARGET:.0%} of texts "
+                f"({share:.0%} fit without truncation)")
+    return (f"no candidate covers {COVERAGE_TARGET:.0%} of texts: even {length} {unit} (the largest) covers only "
+            f"{share:.0%}; longer texts are truncated, so use chunked inference (sliding windows over the whole "
+            f"text) or a model that reads the full text, such as TF-IDF")
 
 
 def _class_members(y: np.ndarray, k: int) -> list[np.ndarray]:
@@ -162,8 +174,15 @@ def _duplicates(ds: TextDataset, norms: dict[str, list[str]]) -> dict:
             if len(examples) < _N_EXAMPLES:
                 examples.append({"split": name, "text": split.texts[v[0]][:300], "count": len(v),
                                  "labels": [reprs[key] for key in sorted(reprs)]})
+    exact: dict[str, set[str]] = {}
+    for name, split in ds.splits().items():
+        for t in split.texts:
+            exact.setdefault(t, set()).add(name)
     return {"count": int(sum(per_split.values())), "per_split": per_split, "conflicting_labels": int(conflicting),
-            "examples": examples, "note": "texts equal after lowercasing and removing punctuation; kept, not removed"}
+            "examples": examples, "note": "texts equal after lowercasing and removing punctuation; kept, not removed",
+            # exact-duplicate groups of the data the splits were carved from (carving keeps each in one split)
+            "exact_groups": ds.meta.get("duplicate_groups"),
+            "exact_across_splits": int(sum(len(v) > 1 for v in exact.values()))}
 
 
 def _overlap(ds: TextDataset, norms: dict[str, list[str]]) -> dict:
@@ -195,8 +214,9 @@ def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000
     Keys: name, labels, multilabel, language, fingerprint, splits {train/validation/test: rows, class_counts,
     class_share, imbalance_ratio, missing_classes[, no_label_share, labels_per_row]}, lengths {chars, words,
     tokens: overall / per_class percentiles (p50, p90, p95, p99, mean, min, max) + histogram}, tokenizer,
-    coverage [{max_length, share, text}], suggested_max_length, vocab_size, empty {count, examples},
-    duplicates {...}, overlap {train_test, train_validation, validation_test}, cooccurrence (multi-label:
+    coverage [{max_length, share, text}], suggested_max_length (smallest candidate covering COVERAGE_TARGET,
+    else the largest), suggested_covers_target (bool), suggestion_note (says which), vocab_size, empty {count, examples},
+    duplicates {count, per_split, conflicting_labels, examples, exact_groups, exact_across_splits}, overlap {train_test, train_validation, validation_test}, cooccurrence (multi-label:
     {labels, matrix k×k train counts}), sampling {max_rows, rows_total, rows_used, sampled, max_token_rows,
     token_rows_used}.
 
@@ -220,6 +240,8 @@ def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000
     for t in texts:
         vocab.update(_WORDS.findall(t.lower()))
     norms = {name: [normalise_text(t) for t in split.texts] for name, split in dataset.splits().items()}
+    coverage = _coverage(tokens, token_unit)
+    suggested, covers = _suggest(tokens)
     empty = [{"split": name, "index": i} for name, split in dataset.splits().items()
              for i, t in enumerate(split.texts) if not t.strip()]
     out: dict[str, Any] = {
@@ -230,8 +252,11 @@ def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000
                     "words": _length_block(words, members, labels, "words"),
                     "tokens": _length_block(tokens, tok_members, labels, token_unit)},
         "tokenizer": tok_name,
-        "coverage": _coverage(tokens, token_unit),
-        "suggested_max_length": _suggest(tokens),
+        "coverage": coverage,
+        "suggested_max_length": suggested,
+        "suggested_covers_target": covers,
+        "suggestion_note": suggestion_note(suggested, covers, coverage[LENGTH_CANDIDATES.index(suggested)]["share"],
+                                           token_unit),
         "vocab_size": len(vocab),
         "empty": {"count": len(empty), "examples": empty[:_N_EXAMPLES]},
         "duplicates": _duplicates(dataset, norms),
@@ -248,9 +273,10 @@ def describe(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 50_000
 
 
 def suggest_max_length(dataset: TextDataset, tokenizer: Any = None, max_rows: int = 10_000) -> int:
-    """Smallest of 16/32/64/128/256/512 tokens that covers ≥ 95% of the texts without truncation (else 512)."""
+    """Smallest of 16/32/64/128/256/512 tokens that covers ≥ 95% of the texts without truncation (else 512,
+    which then covers less: describe()'s suggested_covers_target / suggestion_note say so)."""
     texts, _, _ = _sample_rows(dataset, max_rows)
     tokens, _ = _token_lengths(texts, tokenizer)
-    return _suggest(tokens)
+    return _suggest(tokens)[0]
 
 

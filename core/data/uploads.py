@@ -1,13 +1,18 @@
-"""Saved user datasets ("uploads"): user_data_dir()/<name>/{data.parquet, spec.json}.
+"""Saved user datasets ("uploads"): user_data_dir()/<name>/{data.parquet, spec.json} is version 1, and
+user_data_dir()/<name>/v<k>/{data.parquet, spec.json} version k >= 2.
 
 `save_upload` stores the exact splits (so loading gives the same fingerprint); `load_upload`, `list_uploads`
 and `delete_upload` read and remove them. Names follow core.naming's "dataset" rule; a dataset is referred
-to as "upload:<name>" everywhere else.
+to as "upload:<name>" (its latest version) or "upload:<name>@v<k>" (version k) everywhere else.
+
+Nothing is replaced silently: saving under a taken name raises NameTakenError unless `new_version=True`
+(a new version is added; older ones stay loadable, so models trained on them keep working).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -23,18 +28,56 @@ from .parsers import texts_of
 from .types import DataError, Split, TextDataset
 
 UPLOAD_PREFIX = "upload:"
+_VERSION = re.compile(r"^v([0-9]{1,4})$")
+
+
+def split_version(name: str) -> tuple[str, int | None]:
+    """"upload:NAME@v2" / "NAME@v2" -> ("NAME", 2); "NAME" -> ("NAME", None). DataError for a bad version."""
+    if name.startswith(UPLOAD_PREFIX):
+        name = name[len(UPLOAD_PREFIX):]
+    base, sep, version = name.partition("@")
+    if not sep:
+        return base, None
+    m = _VERSION.match(version)
+    if not m or int(m.group(1)) < 1:
+        raise DataError(f"bad dataset version {version!r} in {name!r}: write NAME@v1, NAME@v2, ...")
+    return base, int(m.group(1))
 
 
 def check_upload_name(name: str) -> str:
-    """`name` without a leading "upload:", if it is a valid dataset name; else DataError."""
-    if name.startswith(UPLOAD_PREFIX):
-        name = name[len(UPLOAD_PREFIX):]
-    return naming.check_name(name, "dataset")
+    """`name` without a leading "upload:" (and without "@v<k>"), if it is a valid dataset name; else DataError."""
+    return naming.check_name(split_version(name)[0], "dataset")
 
 
 def upload_dir(name: str) -> Path:
     """Folder of saved upload `name` (guaranteed inside user_data_dir() by the name rule)."""
     return config.user_data_dir() / check_upload_name(name)
+
+
+def version_dir(name: str, version: int) -> Path:
+    """Folder holding version `version` of upload `name` (version 1 is the upload's own folder)."""
+    return upload_dir(name) if version == 1 else upload_dir(name) / f"v{version}"
+
+
+def upload_versions(name: str) -> list[int]:
+    """Saved versions of upload `name`, ascending ([] when there is none)."""
+    folder = upload_dir(name)
+    if not (folder / "spec.json").is_file():
+        return []
+    more = [int(m.group(1)) for p in folder.iterdir()
+            if p.is_dir() and (m := _VERSION.match(p.name)) and (p / "spec.json").is_file()]
+    return [1] + sorted(v for v in more if v >= 2)
+
+
+def free_name(stem: str) -> str:
+    """`stem` if no upload has that name, else the first free "stem-2", "stem-3", ... (a default name that
+    never replaces a saved dataset)."""
+    stem = check_upload_name(stem)
+    name, n = stem, 1
+    while upload_versions(name):
+        n += 1
+        name = f"{stem[: 64 - len(str(n)) - 1]}-{n}"
+    return name
 
 
 def list_uploads() -> list[str]:
@@ -45,9 +88,12 @@ def list_uploads() -> list[str]:
 
 
 def upload_info(name: str) -> dict | None:
-    """The spec.json of saved upload `name`, or None when it is missing or unreadable."""
+    """The spec.json of saved upload `name` ("NAME" = latest version, "NAME@v<k>"), or None when it is
+    missing or unreadable."""
+    base, version = split_version(name)
     try:
-        return json.loads((upload_dir(name) / "spec.json").read_text("utf-8"))
+        version = version or (upload_versions(base) or [1])[-1]
+        return json.loads((version_dir(base, version) / "spec.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -76,13 +122,17 @@ def _frame_of(ds: TextDataset):
     return pd.concat(frames, ignore_index=True)
 
 
-def save_upload(data, name: str, *, title: str = "", overwrite: bool = True, **frame_kwargs: Any) -> str:
+def save_upload(data, name: str, *, title: str = "", overwrite: bool = False, new_version: bool = False,
+                source_files: list[str] | None = None, **frame_kwargs: Any) -> str:
     """Persist a user dataset under user_data_dir()/<name>/ and return "upload:<name>".
 
     data: a TextDataset, or a DataFrame plus `dataset_from_frame` keyword arguments (text_columns,
-          label_columns, ...). The exact splits are stored (data.parquet: split, text, y or y_0..y_{k-1};
-          spec.json: labels, multilabel, language, meta, rows), so loading gives the same fingerprint.
-    overwrite: replace an existing upload of that name (the default; False raises NameTakenError).
+          label_columns, test_frame, ...). The exact splits are stored (data.parquet: split, text, y or
+          y_0..y_{k-1}; spec.json: labels, multilabel, language, meta, rows, fingerprint, version,
+          source_files), so loading gives the same fingerprint.
+    A taken name raises NameTakenError (a DataError) and changes nothing, unless
+    new_version: add version k+1 in <name>/v<k+1>/ (older versions stay loadable as "upload:<name>@v<k>"), or
+    overwrite: delete every version and save this as version 1 (API only; no page or command offers it).
     """
     name = check_upload_name(name)
     if isinstance(data, TextDataset):
@@ -91,19 +141,24 @@ def save_upload(data, name: str, *, title: str = "", overwrite: bool = True, **f
         if "text_columns" not in frame_kwargs or "label_columns" not in frame_kwargs:
             raise DataError("save_upload(frame, ...) needs text_columns= and label_columns=")
         ds = dataset_from_frame(data, name=UPLOAD_PREFIX + name, **frame_kwargs)
-    target = upload_dir(name)
-    naming.ensure_free(target, name, "dataset", overwrite)
+    versions = upload_versions(name)
+    if versions and not new_version:
+        naming.ensure_free(True, name, "dataset", overwrite)
+    version = versions[-1] + 1 if versions and new_version and not overwrite else 1
+    target = version_dir(name, version)
     frame = _frame_of(ds)
     spec = {"name": name, "title": title or name, "labels": list(ds.labels), "multilabel": bool(ds.multilabel),
             "language": ds.language, "description": ds.description, "meta": ds.meta,
             "rows": {k: len(s) for k, s in ds.splits().items()}, "fingerprint": ds.fingerprint(),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"), "format_version": 1}
-    # Write into a temporary sibling folder, then swap it in: a crash never leaves half a dataset.
+            "created": datetime.now(UTC).isoformat(timespec="seconds"), "format_version": 1, "version": version,
+            "source_files": list(source_files or ds.meta.get("source_files") or [])}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Write into a temporary sibling folder, then rename it into place: a crash never leaves half a dataset.
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
         frame.to_parquet(tmp / "data.parquet", index=False)
         (tmp / "spec.json").write_text(json.dumps(spec, indent=1, default=_json_default), "utf-8")
-        if target.exists():
+        if target.exists():  # overwrite=True only
             old = target.with_name(f".{name}-old-{os.getpid()}")
             target.rename(old)
             tmp.rename(target)
@@ -118,7 +173,7 @@ def save_upload(data, name: str, *, title: str = "", overwrite: bool = True, **f
 
 
 def delete_upload(name: str) -> None:
-    """Remove a saved upload's folder."""
+    """Remove a saved upload's folder (every version)."""
     target = upload_dir(name)
     if not target.exists():
         raise DataError(f"no saved dataset named {name!r}")
@@ -146,13 +201,21 @@ def _load_cached(folder: str, key: tuple) -> tuple[dict, dict[str, tuple[list[st
 
 
 def load_upload(name: str) -> TextDataset:
-    """Saved upload `name` (without "upload:") with every row, as it was saved. DataError when it is missing
-    or unreadable."""
-    folder = upload_dir(name)
+    """Saved upload `name` (without "upload:"): "NAME" = its latest version, named "upload:NAME";
+    "NAME@v<k>" = version k, named "upload:NAME@v<k>". Every row, as it was saved. DataError when it is
+    missing or unreadable."""
+    base, version = split_version(name)
+    versions = upload_versions(base)
+    if not versions:
+        raise DataError(f"no saved dataset named {base!r} in {config.user_data_dir()}; saved: "
+                        f"{', '.join(list_uploads()) or 'none'}")
+    if version is not None and version not in versions:
+        raise DataError(f"dataset {base!r} has no version v{version}; versions: "
+                        f"{', '.join(f'v{v}' for v in versions)}")
+    folder = version_dir(base, version or versions[-1])
     files = [folder / "spec.json", folder / "data.parquet"]
     if not all(f.is_file() for f in files):
-        raise DataError(f"no saved dataset named {name!r} in {config.user_data_dir()}; saved: "
-                        f"{', '.join(list_uploads()) or 'none'}")
+        raise DataError(f"saved dataset {name!r} is incomplete (no data.parquet in {folder}); delete and save it again")
     key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
     try:
         spec, parts = _load_cached(str(folder), key)
@@ -160,22 +223,30 @@ def load_upload(name: str) -> TextDataset:
         raise DataError(f"saved dataset {name!r} is unreadable ({e}); delete and upload it again") from e
     splits = {k: Split(list(t), np.array(y, dtype=np.int64)) for k, (t, y) in parts.items()}
     meta = dict(spec.get("meta") or {})
-    meta["source"] = str(folder)
-    return TextDataset(name=UPLOAD_PREFIX + name, labels=list(spec["labels"]), train=splits["train"],
+    meta.update(source=str(folder), version=version or versions[-1], versions=versions)
+    ref = UPLOAD_PREFIX + (base if version is None else f"{base}@v{version}")
+    return TextDataset(name=ref, labels=list(spec["labels"]), train=splits["train"],
                        validation=splits["validation"], test=splits["test"], multilabel=bool(spec["multilabel"]),
                        language=spec.get("language", "en"), description=spec.get("description", ""), meta=meta)
 
 
 def upload_rows() -> list[dict]:
-    """One list_datasets() row per saved upload (see catalog.list_datasets); half-written folders are skipped."""
+    """list_datasets() rows (see catalog.list_datasets): one per saved upload ("upload:NAME", its latest
+    version) and one per older version ("upload:NAME@v<k>"); half-written folders are skipped."""
     out = []
     for name in list_uploads():
-        info = upload_info(name)
-        if info is None:
-            continue
-        out.append({"name": UPLOAD_PREFIX + name, "title": info.get("title") or name,
-                    "task": "multilabel" if info.get("multilabel") else "multiclass",
-                    "language": info.get("language", "en"), "available": True, "where": str(upload_dir(name)),
-                    "rows": info.get("rows"), "description": info.get("description", ""), "hub_id": None,
-                    "licence": "", "kind": "upload"})
+        versions = upload_versions(name)
+        for version in reversed(versions):
+            latest = version == versions[-1]
+            info = upload_info(f"{name}@v{version}")
+            if info is None:
+                continue
+            title = info.get("title") or name
+            out.append({"name": UPLOAD_PREFIX + (name if latest else f"{name}@v{version}"),
+                        "title": title if latest else f"{title} (v{version}, an older version)",
+                        "task": "multilabel" if info.get("multilabel") else "multiclass",
+                        "language": info.get("language", "en"), "available": True,
+                        "where": str(version_dir(name, version)), "rows": info.get("rows"),
+                        "description": info.get("description", ""), "hub_id": None, "licence": "", "kind": "upload",
+                        "version": version, "versions": versions, "fingerprint": info.get("fingerprint")})
     return out
