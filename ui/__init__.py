@@ -64,7 +64,16 @@ from .chrome import (
     show_tokens,
     upload_limit_mb,
 )
-from .datasets import dataset_list, describe_dataset, load_dataset, read_upload, refresh_datasets, save_upload
+from .datasets import (
+    dataset_list,
+    dataset_versions,
+    describe_dataset,
+    free_dataset_name,
+    load_dataset,
+    read_upload,
+    refresh_datasets,
+    save_upload,
+)
 from .embeddings import EMBED_CAP, EMBED_FAMILIES, embed_families, embed_sample, projection
 from .explain import (
     COLOUR_LEGEND,
@@ -98,7 +107,7 @@ __all__ = [
     "KNOWN_ERRORS", "PAGE_COMPARE", "PAGE_COMPRESSION", "PAGE_CURVES", "PAGE_DATASET", "PAGE_EMBEDDINGS",
     "PAGE_ERRORS", "PAGE_EXPLAIN", "PAGE_OVERVIEW", "PAGE_PREDICT", "PAGE_TRAIN", "case_file_button", "csv_download",
     "empty_state", "guard", "page_header", "page_link", "panel", "show_error", "show_tokens", "upload_limit_mb",
-    "describe_dataset", "dataset_list", "load_dataset", "read_upload", "refresh_datasets", "save_upload",
+    "describe_dataset", "dataset_list", "dataset_versions", "free_dataset_name", "load_dataset", "read_upload", "refresh_datasets", "save_upload",
     "EMBED_CAP", "EMBED_FAMILIES", "embed_families", "embed_sample", "projection",
     "COLOUR_LEGEND", "attribution_bar", "explain_controls", "explain_text", "explainers", "mean_attribution",
     "needs_compute", "shap_warmup", "show_attribution",

@@ -73,11 +73,29 @@ def read_upload(content: bytes, filename: str) -> pd.DataFrame:
 
 
 def save_upload(frame: pd.DataFrame, name: str, **frame_kwargs: Any) -> str:
-    """Persist a user table as dataset "upload:<name>" (core.data.save_upload) and refresh the pickers."""
+    """Persist a user table as dataset "upload:<name>" (core.data.save_upload: a taken name raises NameTakenError
+    unless new_version=True) and refresh the pickers."""
     saved = data.save_upload(frame, name, **frame_kwargs)
     refresh_datasets()
     st.session_state["_shared_dataset"] = saved  # pickers on every page now default to it
     return saved
+
+
+def free_dataset_name(stem: str) -> str:
+    """`stem`, or "stem-2", "stem-3"... when a saved dataset has that name (core.data.free_name); `stem` itself
+    when it is not a valid name (saving then says why)."""
+    try:
+        return data.free_name(stem)
+    except data.DataError:
+        return stem
+
+
+def dataset_versions(name: str) -> list[int]:
+    """Saved versions of upload `name` ([] when none or when the name is invalid)."""
+    try:
+        return data.upload_versions(name)
+    except data.DataError:
+        return []
 
 
 def refresh_datasets() -> None:

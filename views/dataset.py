@@ -7,7 +7,8 @@ import streamlit as st
 
 import ui
 from core.data import ACCEPTED_EXTENSIONS as UPLOAD_TYPES  # the file picker follows core.data.formats.READERS
-from core.data import validate_frame
+from core.data import guess_label_columns, guess_text_columns, validate_frame
+from core.errors import NameTakenError
 
 LABEL_FORMATS = {
     "auto": "detect",
@@ -88,8 +89,12 @@ def stats_view(stats: dict[str, Any]) -> None:
     suggested = stats.get("suggested_max_length")
     if coverage:
         cov_unit = lengths.get("tokens", {}).get("unit", "tokens")
-        st.caption(f"Share of texts that fit in N {cov_unit} without truncation. Suggested max length: "
-                   f"**{suggested}** (the smallest candidate covering ≥ 95% of texts).")
+        st.caption(f"Share of texts that fit in N {cov_unit} without truncation.")
+        note = stats.get("suggestion_note") or f"{suggested}"
+        if stats.get("suggested_covers_target", True):
+            st.caption(f"Suggested max length: {ui.md_escape(note)}.")
+        else:  # no candidate covers the target: say so instead of claiming it
+            st.warning(f"Suggested max length: {ui.md_escape(note)}.", icon=":material/warning:")
         points = [(r["max_length"], r["share"]) for r in coverage]
         st.plotly_chart(ui.plots.length_coverage(points=points, unit=cov_unit, marks=[suggested] if suggested else []),
                         key="dataset-coverage")
@@ -128,35 +133,13 @@ def stats_view(stats: dict[str, Any]) -> None:
                    "rows; counts, duplicates and leakage use every row.")
 
 
-with stats_tab:
-    name = ui.pick_dataset(key="dataset-name")
-    if name is not None:
-        info = next((d for d in ui.dataset_list() if d["name"] == name), {})
-        if info.get("description"):
-            st.caption(info["description"])
-        stats = None
-        with ui.guard(f"Could not describe {name}"):
-            stats = ui.describe_dataset(name)
-        if stats is not None:
-            stats_view(stats)
-
-
 def default_name(filename: str) -> str:
+    """A free dataset name from the file name: its stem, or "stem-2", "stem-3"... when taken (a default never
+    replaces a saved dataset; the browser only knows the file name, not its folder)."""
     stem = re.sub(r"\.(gz)$", "", filename)
     stem = re.sub(r"\.[A-Za-z0-9]+$", "", stem)
-    return (re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_-") or "my_dataset")[:64]
-
-
-def guess_text_columns(df: pd.DataFrame) -> list[str]:
-    named = [c for c in df.columns if c.lower() in ("text", "title", "description", "body", "content", "comment",
-                                                     "message", "sentence", "review")]
-    if named:
-        return named
-    textual = [c for c in df.columns if df[c].dtype == object]
-    if not textual:
-        return []
-    # the column with the longest texts on average
-    return [max(textual, key=lambda c: df[c].astype(str).str.len().mean())]
+    stem = (re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_-") or "my_dataset")[:64]
+    return ui.free_dataset_name(stem)
 
 
 def show_report(report: dict[str, Any]) -> None:
@@ -181,9 +164,56 @@ def show_report(report: dict[str, Any]) -> None:
                                                          for r in counts_df.itertuples()))
 
 
+def read_test_file(limit_mb: int):
+    """The optional official test file (same columns as the data file), read; None when there is none."""
+    test_up = st.file_uploader(
+        "Official test file (optional): same columns; it becomes the test split", type=UPLOAD_TYPES,
+        key="dataset-upload-test", help="When given, no test share is carved: models are scored on exactly these "
+                                        "rows, and validation is carved from the training file only.")
+    if test_up is None:
+        return None
+    if test_up.size > limit_mb * 1024 * 1024:
+        st.error(f"{test_up.name} is over the {limit_mb} MB upload limit.", icon=":material/error:")
+        return None
+    with ui.guard("Could not read the test file"):
+        test_df = ui.read_upload(test_up.getvalue(), test_up.name)
+        st.caption(f"Test file: {len(test_df):,} rows × {len(test_df.columns)} columns.")
+        return test_df
+    return None
+
+
+def save_dataset(df: pd.DataFrame, test_df: pd.DataFrame | None, name: str, new_version: bool,
+                 **frame_kwargs: Any) -> None:
+    """Save the upload (refused when the name is taken and no new version was confirmed) and report it."""
+    with ui.guard("Could not save the dataset"):
+        try:
+            saved = ui.save_upload(df, name, test_frame=test_df, title=name, new_version=new_version, **frame_kwargs)
+        except NameTakenError:
+            versions = ", ".join(f"v{v}" for v in ui.dataset_versions(name))
+            st.error(f"A dataset named “{ui.md_escape(name)}” already exists ({versions}). Nothing was saved or "
+                     "replaced: choose another name, or tick “Save as a new version” to keep the saved one (models "
+                     "trained on it keep working) and add this as its next version.", icon=":material/block:")
+            return
+        ds = ui.load_dataset(saved)
+        version = ds.meta.get("version", 1)
+        st.success(f"Saved **{saved}**{f' (version {version})' if version > 1 else ''}: {len(ds.train):,} train / "
+                   f"{len(ds.validation):,} validation / {len(ds.test):,} test rows ({ds.meta.get('test_split')}), "
+                   f"{len(ds.labels)} labels ({'multi-label' if ds.multilabel else 'multi-class'}). It is now "
+                   "selected in the dataset pickers and in the Statistics tab.", icon=":material/check_circle:")
+        for warning in ds.meta.get("warnings", []):
+            st.warning(warning)
+        dropped = (ds.meta.get("dropped") or {}).get("total", 0)
+        if dropped:
+            st.caption(f"{dropped} rows were dropped: {ds.meta['dropped']}")
+        # The Statistics tab is drawn after this: point its picker at the new dataset.
+        st.session_state["dataset-name"] = saved
+        ui.page_link(ui.PAGE_TRAIN, "Train a model on it", ":material/model_training:")
+
+
 with upload_tab:
     st.caption("Your file stays on this machine: it is saved under the lab's user data folder and then appears in "
-               "every dataset picker as “upload:<name>”.")
+               "every dataset picker as “upload:<name>”. From a terminal: `python -m core data add PATH --name NAME "
+               "[--test-file PATH]`.")
     uploaded = st.file_uploader(
         f"CSV, TSV, JSONL or Parquet file (up to {ui.upload_limit_mb()} MB)", type=UPLOAD_TYPES, key="dataset-upload",
         help=f"One row per text. Pick the text column(s) and the label column(s) below. Files over "
@@ -196,50 +226,57 @@ with upload_tab:
         limit_mb = ui.upload_limit_mb()
         if uploaded.size > limit_mb * 1024 * 1024:  # the server refuses these too; this is the clear message
             st.error(f"{uploaded.name} is {uploaded.size / 2**20:,.1f} MB, over the {limit_mb} MB upload limit. "
-                     "Upload a sample of it, or save the whole file from Python: `core.data.save_upload("
-                     "core.data.read_table(path), name, text_columns=[...], label_columns=[...])`.",
-                     icon=":material/error:")
+                     "Upload a sample of it, or register the whole file from a terminal: `python -m core data add "
+                     "PATH --name NAME [--test-file PATH]`.", icon=":material/error:")
         else:
             with ui.guard("Could not read the file"):
                 df = ui.read_upload(uploaded.getvalue(), uploaded.name)
         if df is not None:
             st.caption(f"{len(df):,} rows × {len(df.columns)} columns. First rows:")
             st.dataframe(df.head(20), hide_index=True)
+            test_df = read_test_file(limit_mb)
             cols = list(df.columns)
             with st.form("dataset-upload-form"):
                 c1, c2 = st.columns(2)
-                text_cols = c1.multiselect("Text column(s)", cols, default=guess_text_columns(df),
+                label_guess = guess_label_columns(df)
+                text_cols = c1.multiselect("Text column(s)", cols, default=guess_text_columns(df, exclude=label_guess),
                                            help="Several columns are joined with a space (e.g. title + body).")
-                label_guess = [c for c in cols if c.lower() in ("label", "labels", "class", "category", "target")]
-                label_cols = c2.multiselect("Label column(s)", cols, default=label_guess[:1],
+                label_cols = c2.multiselect("Label column(s)", cols, default=label_guess,
                                             help="One column of class names, or one 0/1 column per label.")
                 c1, c2, c3 = st.columns(3)
                 fmt = c1.selectbox("Label format", list(LABEL_FORMATS), format_func=lambda f: LABEL_FORMATS[f])
                 delimiter = c2.text_input("Delimiter (delimited lists)", value=",", max_chars=3)
-                test_size = c3.slider("Test share (held out for evaluation)", 0.1, 0.5, 0.2, 0.05)
+                test_size = c3.slider("Test share (held out for evaluation)", 0.1, 0.5, 0.2, 0.05,
+                                      disabled=test_df is not None,
+                                      help="Ignored when a test file is given: the test file is the test split.")
+                new_version = st.checkbox("Save as a new version if the name is taken", key="dataset-new-version",
+                                          help="Older versions stay loadable as upload:NAME@v1 ...; upload:NAME "
+                                               "loads the newest.")
                 ds_name = st.text_input("Dataset name", value=default_name(uploaded.name), max_chars=64,
-                                        help="Letters, digits, '-' and '_'. An existing upload with this name "
-                                             "is replaced.")
+                                        help="Letters, digits, '-' and '_'. A taken name is refused unless you "
+                                             "save as a new version.")
                 b1, b2 = st.columns([1, 4])
                 check = b1.form_submit_button("Check", icon=":material/fact_check:",
                                               help="List every problem of the table with these settings; saves nothing")
                 save = b2.form_submit_button("Save dataset", type="primary", icon=":material/save:")
+            settings = {"label_format": fmt, "delimiter": delimiter or ",", "test_size": test_size}
             if check:
-                show_report(validate_frame(df, text_cols, label_cols, label_format=fmt, delimiter=delimiter or ",",
-                                           test_size=test_size).as_dict())
+                show_report(validate_frame(df, text_cols, label_cols, test_frame=test_df, **settings).as_dict())
             if save:
-                with ui.guard("Could not save the dataset"):
-                    saved = ui.save_upload(df, ds_name.strip(), text_columns=text_cols, label_columns=label_cols,
-                                           label_format=fmt, delimiter=delimiter or ",", test_size=test_size,
-                                           title=ds_name.strip())
-                    ds = ui.load_dataset(saved)
-                    st.success(f"Saved **{saved}**: {len(ds.train):,} train / {len(ds.validation):,} validation / "
-                               f"{len(ds.test):,} test rows, {len(ds.labels)} labels "
-                               f"({'multi-label' if ds.multilabel else 'multi-class'}). It is now selected in the "
-                               "dataset pickers.", icon=":material/check_circle:")
-                    for warning in ds.meta.get("warnings", []):
-                        st.warning(warning)
-                    dropped = (ds.meta.get("dropped") or {}).get("total", 0)
-                    if dropped:
-                        st.caption(f"{dropped} rows were dropped: {ds.meta['dropped']}")
-                    ui.page_link(ui.PAGE_TRAIN, "Train a model on it", ":material/model_training:")
+                save_dataset(df, test_df, ds_name.strip(), new_version, text_columns=text_cols,
+                             label_columns=label_cols, **settings)
+
+
+# Rendered after the upload tab's code (tabs keep their place on the page), so a dataset saved just now is
+# already selected and described here in the same run.
+with stats_tab:
+    name = ui.pick_dataset(key="dataset-name")
+    if name is not None:
+        info = next((d for d in ui.dataset_list() if d["name"] == name), {})
+        if info.get("description"):
+            st.caption(info["description"])
+        stats = None
+        with ui.guard(f"Could not describe {name}"):
+            stats = ui.describe_dataset(name)
+        if stats is not None:
+            stats_view(stats)
