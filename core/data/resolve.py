@@ -45,7 +45,9 @@ def guess_text_columns(df, exclude: Sequence[str] = ()) -> list[str]:
     named = [c for c in cols if str(c).lower() in TEXT_NAMES]
     if named:
         return named
-    textual = [c for c in cols if df[c].dtype == object]
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    textual = [c for c in cols if is_object_dtype(df[c]) or is_string_dtype(df[c])]
     if not textual:
         return []
     return [max(textual, key=lambda c: df[c].astype(str).str.len().mean())]
