@@ -117,6 +117,17 @@ def test_bad_files_give_one_clear_error_and_save_nothing(env, case):
     assert data.list_uploads() == []
 
 
+def test_repeated_label_columns_make_a_multilabel_file_dataset(env):
+    df = topic_frame(60, 5)
+    df["is_sport"] = (df["intent"] == "sport").astype(int)
+    df["is_food"] = (df["intent"] == "food").astype(int)
+    path = env / "multi.jsonl"
+    df.drop(columns="intent").to_json(path, orient="records", lines=True)
+    ds = data.resolve_dataset(str(path), label_cols=["is_sport", "is_food"])
+    assert ds.multilabel and ds.labels == ["is_sport", "is_food"] and ds.meta["text_columns"] == ["question"]
+    assert ds.train.y.shape[1] == 2 and ds.name == f"file:{env.name}/multi"
+
+
 def test_column_options_are_refused_for_a_named_dataset(env):
     with pytest.raises(DataError, match="apply to a file path"):
         data.resolve_dataset("sms_spam", text_cols=["text"])
@@ -282,7 +293,8 @@ def test_dataset_page_upload_with_a_test_file_and_the_collision_refusal(env):
     assert at.text_input[-1].value == "train"
     at.button(key="FormSubmitter:dataset-upload-form-Save dataset").click().run()
     assert not at.exception and not at.error
-    assert "upload:train" in at.success[0].value and "45 test rows (test file)" in at.success[0].value
+    assert "upload:train" in at.success[0].value and "45 test rows" in at.success[0].value
+    assert "test split: test file" in at.success[0].value
     ds = data.load_dataset("upload:train")
     assert len(ds.test) == 45 and len(ds.train) + len(ds.validation) == 240
     assert at.selectbox(key="dataset-name").value == "upload:train"  # Statistics follows the save at once

@@ -197,9 +197,9 @@ def save_dataset(df: pd.DataFrame, test_df: pd.DataFrame | None, name: str, new_
         ds = ui.load_dataset(saved)
         version = ds.meta.get("version", 1)
         st.success(f"Saved **{saved}**{f' (version {version})' if version > 1 else ''}: {len(ds.train):,} train / "
-                   f"{len(ds.validation):,} validation / {len(ds.test):,} test rows ({ds.meta.get('test_split')}), "
-                   f"{len(ds.labels)} labels ({'multi-label' if ds.multilabel else 'multi-class'}). It is now "
-                   "selected in the dataset pickers and in the Statistics tab.", icon=":material/check_circle:")
+                   f"{len(ds.validation):,} validation / {len(ds.test):,} test rows, {len(ds.labels)} labels "
+                   f"({'multi-label' if ds.multilabel else 'multi-class'}); test split: {ds.meta.get('test_split')}. "
+                   "It is now selected in the dataset pickers and in the Statistics tab.", icon=":material/check_circle:")
         for warning in ds.meta.get("warnings", []):
             st.warning(warning)
         dropped = (ds.meta.get("dropped") or {}).get("total", 0)
