@@ -183,6 +183,9 @@ def test_data_add_refuses_a_taken_name_and_new_version_keeps_v1(env):
     info = artifacts.get_artifact("on-v1")
     assert info.ok and info.dataset == "upload:intents@v1"
     assert data.load_dataset(info.dataset).fingerprint() == info.manifest["dataset_fingerprint"]
+    # a model that recorded the plain name while v1 was the latest finds its version by fingerprint
+    assert data.version_with_fingerprint("intents", v1.fingerprint()) == "upload:intents@v1"
+    assert data.version_with_fingerprint("upload:intents", "0" * 16) is None
     names = [d["name"] for d in data.list_datasets()]
     assert "upload:intents" in names and "upload:intents@v1" in names
     listed = cli("data", "list").stdout

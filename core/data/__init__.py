@@ -47,13 +47,14 @@ from .uploads import (
     split_version,
     upload_info,
     upload_versions,
+    version_with_fingerprint,
 )
 from .validate import LABEL_FORMATS, MIN_ROWS, Problem, TableError, ValidationReport, validate_frame
 
 __all__ = [
     "ACCEPTED_EXTENSIONS", "AG_NEWS_LABELS", "FILE_PREFIX", "duplicate_groups", "free_name", "guess_columns",
     "guess_label_columns", "guess_text_columns", "looks_like_path", "read_file_dataset", "resolve_dataset",
-    "split_version", "upload_info", "upload_versions", "BuiltinSpec", "COVERAGE_TARGET", "DataError", "FileRole", "HubSource",
+    "split_version", "upload_info", "upload_versions", "version_with_fingerprint", "BuiltinSpec", "COVERAGE_TARGET", "DataError", "FileRole", "HubSource",
     "JIGSAW_LABELS", "LABEL_FORMATS", "LENGTH_CANDIDATES", "MIN_ROWS", "NameTakenError", "PARSERS", "Problem",
     "READERS", "RUSENTIMENT_LABELS", "Raw", "Reader", "SPECS", "Split", "TEST_SIZE", "TableError", "TextDataset",
     "UPLOAD_PREFIX", "VALIDATION_SIZE", "ValidationReport", "apply_max_train", "carve", "clean_ag_news",

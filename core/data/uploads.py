@@ -69,6 +69,16 @@ def upload_versions(name: str) -> list[int]:
     return [1] + sorted(v for v in more if v >= 2)
 
 
+def version_with_fingerprint(name: str, fingerprint: str) -> str | None:
+    """"upload:NAME@v<k>" of the saved version whose data has `fingerprint` (e.g. the one a model recorded when
+    it was trained on "upload:NAME" before a newer version was added), or None. Reads spec.json files only."""
+    base = check_upload_name(name)
+    for version in reversed(upload_versions(base)):
+        if (upload_info(f"{base}@v{version}") or {}).get("fingerprint") == fingerprint:
+            return f"{UPLOAD_PREFIX}{base}@v{version}"
+    return None
+
+
 def free_name(stem: str) -> str:
     """`stem` if no upload has that name, else the first free "stem-2", "stem-3", ... (a default name that
     never replaces a saved dataset)."""
