@@ -338,3 +338,16 @@ def test_dataset_page_refuses_a_test_file_with_unknown_labels(env):
     at.button(key="FormSubmitter:dataset-upload-form-Save dataset").click().run()
     assert not at.exception and at.error and "not in the training file: ['alien']" in at.error[0].value
     assert data.list_uploads() == ["seed"]
+
+
+def test_an_experiment_grid_names_a_file_relative_to_its_config(env, monkeypatch):
+    from core.experiments import run_file
+
+    config = {"dataset": "intents/train.csv", "test_file": "intents/test.csv", "text_cols": ["question"],
+              "base": {"kind": "tfidf", "params": {"analyzer": "word"}}, "variants": [{"name": "C1", "C": 1.0}]}
+    (env / "grid.json").write_text(json.dumps(config))
+    monkeypatch.chdir(ROOT)  # not the config's folder: the paths are found next to the config file
+    table = run_file(env / "grid.json")
+    info = artifacts.get_artifact(table["artifact"][0])
+    assert info.dataset == "file:intents/train" and info.metrics["test_rows"] == 45
+    assert table["artifact"][0].startswith("file-intents-train-tfidf-")
