@@ -14,6 +14,9 @@ ui.page_header(
     "dimensions. Texts the model finds alike sit together; hover a point to read its text.",
 )
 
+# the selected model (Predict, Errors, a link) without vectors: say which models of its dataset have them
+ui.require_selected("embed", "has no sentence vectors (a TF-IDF model's features are the vocabulary itself)",
+                    key="embeddings-use")
 embedders = [i for i in ui.artifact_infos() if i.ok and "embed" in i.capabilities]
 if not embedders:
     kinds = ", ".join(f"{title} (`{kind}`)" for kind, title in ui.embed_families().items())
