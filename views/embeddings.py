@@ -14,15 +14,15 @@ ui.page_header(
     "dimensions. Texts the model finds alike sit together; hover a point to read its text.",
 )
 
-# the selected model (Predict, Errors, a link) without vectors: say which models of its dataset have them
-ui.require_selected("embed", "has no sentence vectors (a TF-IDF model's features are the vocabulary itself)",
-                    key="embeddings-use")
 embedders = [i for i in ui.artifact_infos() if i.ok and "embed" in i.capabilities]
 if not embedders:
     kinds = ", ".join(f"{title} (`{kind}`)" for kind, title in ui.embed_families().items())
     ui.empty_state("No trained model provides sentence embeddings. Maps need a neural model — " + kinds +
                    ". TF-IDF models have no embedding (their features are the vocabulary itself).")
     st.stop()
+# the selected model (Predict, Errors, a link) without vectors: say which models of its dataset have them
+ui.require_selected("embed", "has no sentence vectors (a TF-IDF model's features are the vocabulary itself)",
+                    key="embeddings-use")
 
 name, preds = ui.model_and_predictions("embeddings-model", "This model's test split has fewer than 3 texts: there is "
                                        "nothing to map.", min_texts=3, require="embed")
