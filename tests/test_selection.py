@@ -223,6 +223,22 @@ def test_pages_open_on_the_dataset_of_the_model_selected_on_predict(env):
     assert at.selectbox(key="curves-dataset").value == "upload:beta"
 
 
+@pytest.mark.parametrize("query", [{"model": "alpha-old"}, {"model": "alpha-old", "dataset": "upload:beta"}])
+def test_links_keep_working(env, query):
+    """?model=X opens dataset pages on X's dataset; ?model=X&dataset=Y keeps the link's dataset."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    for key in list(at.query_params):  # a click in the sidebar drops the URL's parameters
+        del at.query_params[key]
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert at.selectbox(key="compare-dataset").value == query.get("dataset", "upload:alpha")
+    at.switch_page("views/predict.py").run()
+    assert at.selectbox(key="predict-model").value == "alpha-old"
+
+
 def test_embeddings_says_which_models_have_vectors_instead_of_switching(env):
     at = AppTest.from_file(str(ROOT / "views" / "embeddings.py"), default_timeout=TIMEOUT)
     at.session_state["_shared_model"] = "alpha-new"

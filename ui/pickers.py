@@ -56,7 +56,8 @@ def _follow_model() -> None:
     if not model or ss.get(_SYNCED_MODEL) == model:
         return
     ss[_SYNCED_MODEL] = model
-    if ss.get("_seeded_model") == model and ss.get("_seeded_dataset") == ss.get(SHARED_DATASET):
+    seeded = ss.get("_seeded_dataset")
+    if seeded and ss.get("_seeded_model") == model and seeded == ss.get(SHARED_DATASET):
         return
     info = artifact_info(model)
     if info is not None:
