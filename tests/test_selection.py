@@ -272,3 +272,24 @@ def test_statistics_show_the_dataset_just_saved(env):
     assert not at.exception and at.success
     saved = at.selectbox(key="dataset-name").value
     assert saved != "upload:beta" and saved.startswith("upload:") and saved in at.success[0].value
+
+
+def test_models_saved_before_the_record_are_fingerprinted_from_their_predictions(env):
+    import json
+    import shutil
+
+    from core.artifacts import artifact_dir, delete_artifact, get_artifact
+    from core.scoresets import dataset_mark, scored_fingerprint
+
+    shutil.copytree(artifact_dir("alpha-old"), artifact_dir("alpha-legacy"))
+    try:
+        path = artifact_dir("alpha-legacy") / "manifest.json"
+        manifest = json.loads(path.read_text())
+        recorded = manifest.pop("test_fingerprint")
+        del manifest["source_fingerprint"]
+        path.write_text(json.dumps(manifest))
+        legacy = get_artifact("alpha-legacy")
+        assert scored_fingerprint(legacy) == recorded  # from predictions.npz
+        assert dataset_mark(legacy) == "dataset changed"  # its test split is not alpha's any more
+    finally:
+        delete_artifact("alpha-legacy", "alpha-legacy")
