@@ -136,12 +136,12 @@ def bench_runs() -> list[dict[str, Any]]:
 
 
 @st.cache_data(ttl=10, show_spinner="Checking the models' datasets…")
-def _dataset_marks(stamps: tuple[str, ...]) -> dict[str, str]:
-    return scoresets.dataset_marks([i for i in artifact_infos() if i.ok])
+def _dataset_marks(dataset: str | None, stamps: tuple[str, ...]) -> dict[str, str]:
+    return scoresets.dataset_marks([i for i in artifact_infos(dataset) if i.ok])
 
 
-def dataset_marks() -> dict[str, str]:
+def dataset_marks(dataset: str | None = None) -> dict[str, str]:
     """Model name -> "dataset changed" / "dataset gone" / "" (core.scoresets.dataset_marks) for every working
-    model; cached for 10 s per set of artifact versions (current dataset fingerprints are cached per dataset
-    stamp in core, so a dataset is loaded at most once per version)."""
-    return _dataset_marks(tuple(artifacts.stamp(i.name) for i in artifact_infos() if i.ok))
+    model (of `dataset`); cached for 10 s per set of artifact versions (current dataset fingerprints are cached
+    per dataset stamp in core, so a dataset is loaded at most once per version of its files)."""
+    return _dataset_marks(dataset, tuple(artifacts.stamp(i.name) for i in artifact_infos(dataset) if i.ok))

@@ -30,7 +30,7 @@ dataset, infos = ui.dataset_and_models("compare-dataset")
 groups = group_by_test_set(infos, first=st.session_state.get("_shared_model"))
 for note in group_notes(groups):
     st.warning(note + ".", icon=":material/call_split:")
-marks = ui.dataset_marks()
+marks = ui.dataset_marks(dataset)
 sort_by = st.selectbox("Rank by", [c for c, _, _ in COLUMNS], format_func=dict((c, t) for c, t, _ in COLUMNS).get,
                        key="compare-sort")
 metric = st.selectbox("Metric for the bar chart", HIGHER_IS_BETTER + ["ece"], key="compare-metric",
