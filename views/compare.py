@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.scoresets import group_by_test_set, group_notes, short
+from core.scoresets import ScoreSet, group_by_test_set, group_notes, short
 
 ui.page_header(
     "Compare models",
@@ -37,7 +37,7 @@ metric = st.selectbox("Metric for the bar chart", HIGHER_IS_BETTER + ["ece"], ke
                       format_func=dict((c, t) for c, t, _ in COLUMNS).get)
 
 
-def leaderboard(group, n: int) -> None:
+def leaderboard(group: ScoreSet, n: int) -> None:
     """Ranked table, CSV and bar chart of one group of models scored on one test set (`n`: its position)."""
     board = pd.DataFrame([i.row([key for key, _, _ in COLUMNS]) for i in group.infos]).drop(columns="dataset")
     board = board.rename(columns={"name": "model"})
