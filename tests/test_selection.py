@@ -47,8 +47,11 @@ def set_env(root: Path) -> None:
 
 
 def save(name: str, n_per_class: int, seed: int) -> str:
-    from core.data import save_upload
+    """Save (or re-save: the old copy is removed first) upload `name`."""
+    from core.data import delete_upload, list_uploads, save_upload
 
+    if name in list_uploads():
+        delete_upload(name)
     return save_upload(frame(n_per_class, seed), name, text_columns=["text"], label_columns=["label"])
 
 
