@@ -205,7 +205,8 @@ def source_fingerprint(name: str) -> str | None:
 
 def dataset_mark(info: ArtifactInfo, rows: Mapping[str, dict[str, Any]] | None = None) -> str:
     """"" (unchanged, or never registered), "dataset changed" (its test split or registered data differ from
-    what the model was scored on) or "dataset gone" (no longer registered / available)."""
+    what the model was scored on; "dataset changed (scored on NAME)" when a saved version NAME still holds that
+    data) or "dataset gone" (no longer registered / available). `rows`: core.data.list_datasets() by name."""
     manifest = info.manifest
     prints = current_prints(info.dataset, rows)
     if prints is None:
@@ -213,7 +214,11 @@ def dataset_mark(info: ArtifactInfo, rows: Mapping[str, dict[str, Any]] | None =
         return "" if "source_fingerprint" in manifest and not manifest["source_fingerprint"] else GONE
     source = manifest.get("source_fingerprint")
     if source and source != prints.dataset:
-        return CHANGED
+        # a saved version of the dataset that still holds the data it was scored on (rows that carry their
+        # fingerprint, e.g. "upload:NAME@v1" once "upload:NAME" moved on to v2): say which, so it can be reused
+        older = next((n for n, r in (rows or {}).items() if n != info.dataset and r.get("fingerprint") == source),
+                     None)
+        return f"{CHANGED} (scored on {older})" if older else CHANGED
     scored = scored_fingerprint(info)
     return CHANGED if scored and scored != prints.test else ""
 

@@ -296,3 +296,16 @@ def test_models_saved_before_the_record_are_fingerprinted_from_their_predictions
         assert dataset_mark(legacy) == "dataset changed"  # its test split is not alpha's any more
     finally:
         delete_artifact("alpha-legacy", "alpha-legacy")
+
+
+def test_changed_mark_names_the_saved_version_that_holds_the_scored_data(env):
+    from core.artifacts import get_artifact
+    from core.data import list_datasets
+    from core.scoresets import dataset_mark
+
+    old = get_artifact("alpha-old")
+    rows = {r["name"]: r for r in list_datasets()}
+    assert dataset_mark(old, rows) == "dataset changed"
+    rows["upload:alpha@v1"] = {**rows["upload:alpha"], "fingerprint": old.manifest["source_fingerprint"]}
+    assert dataset_mark(old, rows) == "dataset changed (scored on upload:alpha@v1)"
+    assert dataset_mark(get_artifact("alpha-new"), rows) == ""
