@@ -31,10 +31,11 @@ def summary_row(info: ArtifactInfo, metric_keys: Sequence[str]) -> dict[str, Any
 
 def models_frame(infos: Sequence[ArtifactInfo], marks: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per model (columns MODEL_COLUMNS: name, dataset, kind, accuracy, macro F1, size MB, created);
-    with `marks` (core.scoresets.dataset_marks) a last column "data": "dataset changed" / "dataset gone" / ""."""
+    with `marks` (core.scoresets.dataset_marks) a column "data" after "dataset": "dataset changed" / "dataset
+    gone" / ""."""
     frame = pd.DataFrame([i.row() for i in infos], columns=MODEL_COLUMNS)
     if marks is not None:
-        frame["data"] = [marks.get(i.name, "") for i in infos]
+        frame.insert(2, "data", [marks.get(i.name, "") for i in infos])
     return frame
 
 

@@ -41,14 +41,16 @@ def leaderboard(group: ScoreSet, n: int) -> None:
     """Ranked table, CSV and bar chart of one group of models scored on one test set (`n`: its position)."""
     board = pd.DataFrame([i.row([key for key, _, _ in COLUMNS]) for i in group.infos]).drop(columns="dataset")
     board = board.rename(columns={"name": "model"})
-    board["data"] = [marks.get(i.name, "") for i in group.infos]  # "dataset changed" / "dataset gone"
+    data = [marks.get(i.name, "") for i in group.infos]  # "dataset changed" / "dataset gone"
+    if any(data):  # next to the name, where it is seen: the scores describe data that is not there any more
+        board.insert(1, "data", data)
     board = board.sort_values(sort_by, ascending=sort_by not in HIGHER_IS_BETTER, na_position="last")
     test_set = f"test set {short(group.fingerprint)}"
     st.subheader("Leaderboard" if n == 0 else f"Leaderboard: {test_set}")
     st.caption(f"{len(board)} model(s) on {dataset}, scored on the same test split ({test_set}). Latency is one "
                "text at a time on this machine's CPU." + (" “dataset changed” / “dataset gone”: the dataset is not "
                                                           "what these models were scored on any more."
-                                                          if board["data"].astype(bool).any() else ""))
+                                                          if any(data) else ""))
     st.dataframe(board, hide_index=True, column_config={
         key: st.column_config.NumberColumn(title, format=f) for key, title, f in COLUMNS
     })
