@@ -173,12 +173,15 @@ def _setup_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", help="only models trained on this dataset")
 
 
-@command("list", "trained models (broken folders listed with their reason)")(_setup_list)
+@command("list", "trained models (broken folders listed with their reason; a dataset changed or gone since "
+                 "training is marked)")(_setup_list)
 def _list(args: argparse.Namespace) -> int:
     from .artifact_tables import list_rows
     from .artifacts import list_artifacts
+    from .scoresets import dataset_marks
 
-    print(_table(list_rows(list_artifacts(args.dataset))))
+    infos = list_artifacts(args.dataset)
+    print(_table(list_rows(infos, dataset_marks(infos))))
     return 0
 
 

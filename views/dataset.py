@@ -133,6 +133,19 @@ def stats_view(stats: dict[str, Any]) -> None:
                    "rows; counts, duplicates and leakage use every row.")
 
 
+def statistics() -> None:  # drawn at the end of the page: see there
+    name = ui.pick_dataset(key="dataset-name")
+    if name is not None:
+        info = next((d for d in ui.dataset_list() if d["name"] == name), {})
+        if info.get("description"):
+            st.caption(info["description"])
+        stats = None
+        with ui.guard(f"Could not describe {name}"):
+            stats = ui.describe_dataset(name)
+        if stats is not None:
+            stats_view(stats)
+
+
 def default_name(filename: str) -> str:
     """A free dataset name from the file name: its stem, or "stem-2", "stem-3"... when taken (a default never
     replaces a saved dataset; the browser only knows the file name, not its folder)."""
@@ -205,8 +218,6 @@ def save_dataset(df: pd.DataFrame, test_df: pd.DataFrame | None, name: str, new_
         dropped = (ds.meta.get("dropped") or {}).get("total", 0)
         if dropped:
             st.caption(f"{dropped} rows were dropped: {ds.meta['dropped']}")
-        # The Statistics tab is drawn after this: point its picker at the new dataset.
-        st.session_state["dataset-name"] = saved
         ui.page_link(ui.PAGE_TRAIN, "Train a model on it", ":material/model_training:")
 
 
@@ -267,16 +278,5 @@ with upload_tab:
                              label_columns=label_cols, **settings)
 
 
-# Rendered after the upload tab's code (tabs keep their place on the page), so a dataset saved just now is
-# already selected and described here in the same run.
-with stats_tab:
-    name = ui.pick_dataset(key="dataset-name")
-    if name is not None:
-        info = next((d for d in ui.dataset_list() if d["name"] == name), {})
-        if info.get("description"):
-            st.caption(info["description"])
-        stats = None
-        with ui.guard(f"Could not describe {name}"):
-            stats = ui.describe_dataset(name)
-        if stats is not None:
-            stats_view(stats)
+with stats_tab:  # filled last, so a dataset just saved in the upload tab is the one described, in the same run
+    statistics()
