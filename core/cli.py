@@ -122,8 +122,13 @@ def _setup_list(p: argparse.ArgumentParser) -> None:
 def _list(args: argparse.Namespace) -> int:
     from .artifact_tables import list_rows
     from .artifacts import list_artifacts
+    from .evaluations import list_evaluations
 
-    print(_table(list_rows(list_artifacts(args.dataset))))
+    infos = list_artifacts(args.dataset)
+    rows = list_rows(infos)
+    for row, info in zip(rows, infos):  # sets scored besides the own test split: `python -m core evaluations NAME`
+        row["evaluations"] = len(list_evaluations(info.name)) if info.ok else 0
+    print(_table(rows))
     return 0
 
 
@@ -145,7 +150,8 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 #: Modules that register subcommands when imported; a module that does not exist yet is skipped.
-PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo")
+PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo",
+                             "core.scoring_cli")
 
 
 def _load_plugins() -> None:
