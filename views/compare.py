@@ -25,6 +25,10 @@ COLUMNS = [
 HIGHER_IS_BETTER = ["accuracy", "f1_macro", "f1_micro", "f1_weighted"]
 
 dataset, infos = ui.dataset_and_models("compare-dataset")
+# the own test split, or an evaluation set: only models scored on it, with their shift from the own split
+infos, evaluated_on = ui.compare_on(infos, "compare-evaluated-on")
+if evaluated_on:
+    COLUMNS = COLUMNS[:5] + ui.SHIFT_COLUMNS + COLUMNS[5:]
 
 board = pd.DataFrame([i.row([key for key, _, _ in COLUMNS]) for i in infos]).drop(columns="dataset")
 board = board.rename(columns={"name": "model"})
@@ -33,7 +37,7 @@ sort_by = st.selectbox("Rank by", [c for c, _, _ in COLUMNS], format_func=dict((
 board = board.sort_values(sort_by, ascending=sort_by not in HIGHER_IS_BETTER, na_position="last")
 
 st.subheader("Leaderboard")
-st.caption(f"{len(board)} model(s) on {dataset}. Latency is one text at a time on this machine's CPU.")
+st.caption(f"{len(board)} model(s) on {evaluated_on or dataset}. Latency is one text at a time on this machine's CPU.")
 st.dataframe(board, hide_index=True, column_config={
     key: st.column_config.NumberColumn(title, format=f) for key, title, f in COLUMNS
 })
