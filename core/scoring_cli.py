@@ -24,9 +24,11 @@ def launched() -> tuple[int, int, Callable[[], None] | None]:
     (or torchrun), else (0, 1, None). accelerate is imported only then."""
     if "WORLD_SIZE" not in os.environ and not any(k.startswith("ACCELERATE_") for k in os.environ):
         return 0, 1, None
+    import torch
     from accelerate import PartialState
 
-    state = PartialState()
+    # cpu=True on a machine without GPUs: as the trainer's Accelerator, so CPU processes join a gloo group
+    state = PartialState(cpu=not torch.cuda.is_available())
     return state.process_index, state.num_processes, state.wait_for_everyone
 
 

@@ -388,3 +388,13 @@ def test_errors_explain_compare_switch_to_an_evaluation_set(env, tmp_path):
     assert board["model"].tolist() == ["mc"]
     assert board["accuracy"].iloc[0] == pytest.approx(rec.metrics["accuracy"])
     assert board["delta_accuracy"].iloc[0] == pytest.approx(rec.metrics["accuracy"] - own["accuracy"])
+
+
+def test_accelerate_is_imported_only_when_launched(tmp_path):
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "WORLD_SIZE" and not k.startswith("ACCELERATE_")}
+    code = ("import sys; from core.scoring_cli import launched; "
+            "print(launched(), 'accelerate' in sys.modules, 'torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["(0,", "1,", "None)", "False", "False"]
