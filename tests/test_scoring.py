@@ -338,6 +338,25 @@ def test_batch_scoring_page_upload_score_download(env):
     assert len(at.get("download_button")) == 2 and at.get("plotly_chart")
 
 
+def test_batch_scoring_page_refuses_files_over_the_limit_with_the_cli_command(env):
+    from streamlit import config as st_config
+
+    at = app("score")
+    at.session_state["_shared_model"] = "mc"
+    at.run()
+    old = st_config.get_option("server.maxUploadSize")
+    st_config.set_option("server.maxUploadSize", 1)
+    try:
+        big = b"text\n" + b"goal match\n" * 120_000
+        at.file_uploader(key="score-upload").set_value(("big.csv", big, "text/csv")).run()
+    finally:
+        st_config.set_option("server.maxUploadSize", old)
+    assert not at.exception
+    assert "over the 1 MB upload limit" in at.error[0].value
+    assert "python -m core predict mc FILE --out scored.parquet" in at.error[0].value
+    assert not at.dataframe and not at.button  # nothing parsed, nothing to score
+
+
 def test_batch_scoring_page_pasted_texts(env):
     at = app("score")
     at.session_state["_shared_model"] = "mc"
