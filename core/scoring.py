@@ -106,6 +106,9 @@ def score_chunk(scorer: Scorer, chunk: pd.DataFrame, text_columns: Sequence[str]
                 delimiter: str = ",") -> pd.DataFrame:
     """One scored chunk: row, kept columns (text; a name clashing with an output column gets "input_"),
     label, confidence, p_<label>. `chunk.index` holds the rows' positions in the input."""
+    absent = [c for c in dict.fromkeys([*text_columns, *keep_columns]) if c not in chunk.columns]
+    if absent:  # a JSONL chunk whose rows all lack a key the first chunk had: missing cells, not an error
+        chunk = chunk.assign(**{c: [None] * len(chunk) for c in absent})
     texts = clean_texts(join_texts(chunk, text_columns), MAX_CHARS)
     k = len(scorer.labels)
     proba = np.asarray(scorer.predict_proba(texts), dtype=np.float32) if texts else np.zeros((0, k), np.float32)

@@ -38,8 +38,9 @@ def _setup_predict(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output file: .csv, .jsonl or .parquet")
     p.add_argument("--text-col", action="append", default=None, metavar="COL",
                    help="text column (repeatable: joined with a space); default: guessed")
-    p.add_argument("--keep-cols", nargs="+", default=None, metavar="COL",
-                   help="input columns copied to the output (default: id-like columns and the text columns)")
+    p.add_argument("--keep-cols", nargs="*", default=None, metavar="COL",
+                   help="input columns copied to the output (default: id-like columns and the text columns; "
+                        "--keep-cols alone keeps none)")
     p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help="rows read and scored at a time")
     p.add_argument("--threshold", type=float, help="multi-label: probability threshold (default: the model's)")
     p.add_argument("--label-delimiter", default=",", help="multi-label: separator of the predicted labels")

@@ -90,7 +90,8 @@ def frame(n: int = 5000, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"id": [f"doc-{i}" for i in range(n)], "text": texts, "gold": [LABELS[c] for c in y]})
 
 
-WRITE = {"csv": lambda df, p: df.to_csv(p, index=False), "jsonl": lambda df, p: df.to_json(p, orient="records",
+WRITE = {"csv": lambda df, p: df.to_csv(p, index=False), "tsv": lambda df, p: df.to_csv(p, sep="\t", index=False),
+         "jsonl": lambda df, p: df.to_json(p, orient="records",
          lines=True), "parquet": lambda df, p: df.to_parquet(p, row_group_size=700)}
 READ = {".csv": lambda p: pd.read_csv(p, keep_default_na=False), ".jsonl": lambda p: pd.read_json(p, lines=True),
         ".parquet": pd.read_parquet}
@@ -109,7 +110,7 @@ class Counting:
 
 
 # ------------------------------------------------------------------------------------------------- scoring
-@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl", "parquet"])
 def test_score_file_streams_chunks_and_matches_predict_proba(env, tmp_path, fmt):
     from core.scoring import score_file
 
@@ -161,6 +162,18 @@ def test_text_columns_are_joined_and_missing_column_named(env, tmp_path):
     with pytest.raises(DataError, match="'headline'.*available columns"):
         score_file(model("mc"), src, tmp_path / "o2.parquet", text_columns=["headline"])
     assert not (tmp_path / "o2.parquet").exists()
+
+
+def test_jsonl_rows_may_lack_keys_of_the_first_chunk(env, tmp_path):
+    from core.scoring import score_file
+
+    src = tmp_path / "ragged.jsonl"
+    rows = [{"id": 1, "text": "goal match"}, {"id": 2, "text": "chip code"}, {"text": "soup salt"}]
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    score_file(model("mc"), src, tmp_path / "out.csv", chunk_rows=2)
+    got = pd.read_csv(tmp_path / "out.csv")
+    assert got["label"].tolist() == ["sport", "tech", "food"]
+    assert got["id"].iloc[:2].tolist() == [1, 2] and pd.isna(got["id"].iloc[2])
 
 
 def test_multilabel_labels_are_the_probabilities_above_the_threshold(env, tmp_path):
@@ -292,6 +305,26 @@ def test_evaluate_refuses_unknown_labels_and_accepts_a_subset(env, tmp_path):
     rec = evaluate_model("mc", dataset_from_path(tmp_path / "subset.csv"))
     assert rec.record["labels_in_set"] == ["food", "sport"]
     assert [r["support"] for r in rec.metrics["per_class"]][2] == 0
+
+
+def test_evaluate_a_named_dataset_split_and_a_multilabel_model_on_single_labels(env, tmp_path):
+    from core.data import load_dataset
+    from core.evaluations import dataset_from_path, evaluate_model
+
+    ds = load_dataset("upload:synthetic")
+    rec = evaluate_model("mc", ds, split="all")
+    assert rec.record["n"] == 400 and rec.record["set"] == "upload:synthetic [all]"
+    assert rec.record["dataset_fingerprint"] == ds.fingerprint()
+    with pytest.raises(DataError, match="split must be one of"):
+        evaluate_model("mc", ds, split="dev")
+    single = dataset_from_path(labelled_file(tmp_path / "single.csv", n=60))  # one label per row
+    rec = evaluate_model("ml", single)
+    from core.evaluations import load_evaluation_predictions
+
+    preds = load_evaluation_predictions("ml", rec.id)
+    assert preds.multilabel and preds.y_true.shape == (60, 3) and (preds.y_true.sum(axis=1) == 1).all()
+    frame_ = pd.read_csv(tmp_path / "single.csv")
+    assert [LABELS[int(np.argmax(r))] for r in preds.y_true] == frame_["label"].tolist()
 
 
 def test_cli_predict_evaluate_and_list(env, tmp_path, capsys):
