@@ -118,16 +118,19 @@ def _setup_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", help="only models trained on this dataset")
 
 
-@command("list", "trained models (broken folders listed with their reason)")(_setup_list)
+@command("list", "trained models (broken folders listed with their reason; a dataset changed or gone since "
+                 "training is marked)")(_setup_list)
 def _list(args: argparse.Namespace) -> int:
     from .artifact_tables import list_rows
     from .artifacts import list_artifacts
     from .evaluations import list_evaluations
+    from .scoresets import dataset_marks
 
     infos = list_artifacts(args.dataset)
-    rows = list_rows(infos)
+    rows = list_rows(infos, dataset_marks(infos))
     for row, info in zip(rows, infos):  # sets scored besides the own test split: `python -m core evaluations NAME`
-        row["evaluations"] = len(list_evaluations(info.name)) if info.ok else 0
+        status = row.pop("status")  # stays the last column
+        row.update(evaluations=len(list_evaluations(info.name)) if info.ok else 0, status=status)
     print(_table(rows))
     return 0
 

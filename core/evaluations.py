@@ -4,9 +4,9 @@
     artifacts/<model>/evaluations/<id>/predictions.npz  core.predictions.Predictions (same format as the model's)
 
 The record (metrics.json -> "evaluation"): id, model, set (name shown to users), source (dataset name or file
-path), split, fingerprint (of the exact rows scored: texts + label names), dataset_fingerprint (of the whole
-dataset), n, created, labels_in_set. The id is "<set slug>-<fingerprint[:8]>", so the same rows give the same
-id (re-evaluating replaces that record atomically: the result is the same rows scored by the same model) and
+path), split, fingerprint (core.scoresets.fingerprint_of_test of the rows scored, in the model's label order),
+dataset_fingerprint (of the whole dataset), n, created, labels_in_set. The id is "<set slug>-<fingerprint[:8]>",
+so the same rows give the same id (re-evaluating replaces that record atomically: the result is the same rows scored by the same model) and
 different rows never replace each other. The model's own metrics.json / predictions.npz / manifest are never
 touched (so its cache stamp does not change either).
 
@@ -16,7 +16,6 @@ them); y is re-indexed to the model's label order, so every analysis of stored p
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -35,6 +34,7 @@ from .data import TextDataset
 from .errors import ArtifactError, DataError
 from .predictions import Predictions
 from .progress import ProgressCallback, null_progress
+from .scoresets import fingerprint_of_test
 
 FOLDER = "evaluations"
 #: Splits of a named dataset an evaluation may score ("all" = the three together).
@@ -67,17 +67,6 @@ class EvaluationInfo:
 
 def evaluations_dir(model: str) -> Path:
     return artifacts.artifact_dir(model) / FOLDER
-
-
-def rows_fingerprint(texts: Sequence[str], y: np.ndarray, labels: Sequence[str]) -> str:
-    """Short hash of the rows scored: each text with its label NAME(S), so the same rows hash alike whatever
-    the label order of the set they came from."""
-    h = hashlib.sha256()
-    y = np.asarray(y)
-    for t, row in zip(texts, y):
-        names = [labels[j] for j in np.flatnonzero(row)] if y.ndim == 2 else [labels[int(row)]]
-        h.update(t.encode("utf-8", "replace") + b"\0" + "\x1f".join(names).encode() + b"\n")
-    return h.hexdigest()[:16]
 
 
 def slug(name: str) -> str:
@@ -138,7 +127,9 @@ def evaluate_model(model_name: str, ds: TextDataset, *, split: str = "test", set
     proba = predict_in_chunks(model, texts, progress, message="evaluate")
     threshold = float(getattr(model, "threshold", 0.5))
     metrics = evaluate(y, proba, model.labels, multilabel=model.multilabel, threshold=threshold)
-    fingerprint = rows_fingerprint(texts, y, model.labels)
+    # the hash of every scored test set (core.scoresets): the own test split of a model of this dataset gives
+    # the same fingerprint as the model's manifest, so sets are told apart and matched the same way everywhere
+    fingerprint = fingerprint_of_test(texts, y, model.labels)
     set_name = set_name or (ds.name if split == "test" else f"{ds.name} [{split}]")
     eval_id = f"{slug(set_name)}-{fingerprint[:8]}"
     used = sorted({ds.labels[j] for j in (np.flatnonzero(np.asarray(y_set).any(axis=0)) if ds.multilabel

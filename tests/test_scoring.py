@@ -450,3 +450,14 @@ def test_accelerate_is_imported_only_when_launched(tmp_path):
             "print(launched(), 'accelerate' in sys.modules, 'torch' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert run.stdout.split() == ["(0,", "1,", "None)", "False", "False"]
+
+
+def test_evaluating_the_own_test_split_gives_the_models_test_fingerprint(env):
+    from core.artifacts import get_artifact
+    from core.data import load_dataset
+    from core.evaluations import evaluate_model
+
+    rec = evaluate_model("mc", load_dataset("upload:synthetic"))  # the test split the model was scored on
+    info = get_artifact("mc")
+    assert rec.record["fingerprint"] == info.manifest["test_fingerprint"]
+    assert rec.metrics["accuracy"] == pytest.approx(info.metrics["accuracy"])

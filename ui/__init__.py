@@ -33,6 +33,7 @@ from .cache import (
     artifact_infos,
     bench_runs,
     changed_predictions,
+    dataset_marks,
     delete_model,
     load_model,
     load_predictions,
@@ -89,6 +90,8 @@ from .pickers import (
     pick_model,
     pick_models,
     pick_other_model,
+    require_selected,
+    select_model,
 )
 from .scoring import SHIFT_COLUMNS, compare_on, evaluated_on, evaluations_of, parquet_bytes, score_table, show_shift
 
@@ -108,7 +111,7 @@ __all__ = [
     "families", "param_fields", "param_widget",
     "job_monitor", "jobs_running", "start_bench", "start_compress", "start_job", "start_zoo",
     "dataset_and_models", "model_and_predictions", "model_label", "pick_dataset", "pick_model", "pick_models",
-    "pick_other_model",
+    "pick_other_model", "require_selected", "select_model", "dataset_marks",
     "PAGE_SCORE", "SHIFT_COLUMNS", "compare_on", "evaluated_on", "evaluations_of", "parquet_bytes", "score_table",
     "show_shift",
 ]

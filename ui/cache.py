@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import artifacts, bench, config, evaluations
+from core import artifacts, bench, config, evaluations, scoresets
 from core.base import TextClassifier
 from core.safety import clean_text, clean_texts
 
@@ -141,3 +141,15 @@ def bench_runs() -> list[dict[str, Any]]:
     """core.bench.saved_runs (newest first: path, rows, machine, models, reference, created), cached until a run
     is added or removed."""
     return _bench_runs(str(bench.bench_dir()), bench.runs_stamp())
+
+
+@st.cache_data(ttl=10, show_spinner="Checking the models' datasets…")
+def _dataset_marks(dataset: str | None, stamps: tuple[str, ...]) -> dict[str, str]:
+    return scoresets.dataset_marks([i for i in artifact_infos(dataset) if i.ok])
+
+
+def dataset_marks(dataset: str | None = None) -> dict[str, str]:
+    """Model name -> "dataset changed" / "dataset gone" / "" (core.scoresets.dataset_marks) for every working
+    model (of `dataset`); cached for 10 s per set of artifact versions (current dataset fingerprints are cached
+    per dataset stamp in core, so a dataset is loaded at most once per version of its files)."""
+    return _dataset_marks(dataset, tuple(artifacts.stamp(i.name) for i in artifact_infos(dataset) if i.ok))

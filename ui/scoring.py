@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core import artifacts, config, evaluations
+from core.scoresets import ScoreSet
 from core.scoring import Scorer, score_chunk
 from core.table_stream import CHUNK_ROWS
 
@@ -104,10 +105,12 @@ def evaluated_on(name: str, preds: artifacts.Predictions, key: str
     return choice, load_predictions(name, choice), record.metrics
 
 
-def compare_on(infos: list[artifacts.ArtifactInfo], key: str) -> tuple[list[artifacts.ArtifactInfo], str | None]:
+def compare_on(infos: list[artifacts.ArtifactInfo], key: str
+               ) -> tuple[list[artifacts.ArtifactInfo], ScoreSet | None]:
     """The "Evaluated on" switch of Compare: the own test split, or an evaluation set (rows with the same
-    fingerprint) that some of `infos` were scored on. Returns the infos to rank — on a set, only the models
-    scored on it, their metrics replaced by the set's plus delta_<metric> = set - own — and the set's title."""
+    fingerprint) that some of `infos` were scored on. Returns the infos to rank and, on a set, its ScoreSet
+    (one group: only the models scored on it, their metrics replaced by the set's plus delta_<metric> = set -
+    own) — None on the own test split."""
     sets: dict[str, list[tuple[artifacts.ArtifactInfo, evaluations.EvaluationInfo]]] = {}
     for info in infos:
         for rec in evaluations_of(info.name):
@@ -134,6 +137,7 @@ def compare_on(infos: list[artifacts.ArtifactInfo], key: str) -> tuple[list[arti
         deltas = {f"delta_{k}": s["delta"] for k, s in evaluations.shift(own, rec.metrics).items()}
         out.append(dataclasses.replace(info, metrics={**own, **rec.metrics, **deltas}))
     left = len(infos) - len(out)
-    st.caption(f"Ranked on “{sets[fp][0][1].record.get('set')}” (fingerprint {fp}); Δ = change from each model's "
-               f"own test split." + (f" {left} model(s) not scored on this set are left out." if left else ""))
-    return out, title(fp)
+    set_name = str(sets[fp][0][1].record.get("set"))
+    st.caption(f"Ranked on “{set_name}” (fingerprint {fp}); Δ = change from each model's own test split."
+               + (f" {left} model(s) not scored on this set are left out." if left else ""))
+    return out, ScoreSet(fp, [set_name], out)
