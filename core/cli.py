@@ -178,10 +178,15 @@ def _setup_list(p: argparse.ArgumentParser) -> None:
 def _list(args: argparse.Namespace) -> int:
     from .artifact_tables import list_rows
     from .artifacts import list_artifacts
+    from .evaluations import list_evaluations
     from .scoresets import dataset_marks
 
     infos = list_artifacts(args.dataset)
-    print(_table(list_rows(infos, dataset_marks(infos))))
+    rows = list_rows(infos, dataset_marks(infos))
+    for row, info in zip(rows, infos):  # sets scored besides the own test split: `python -m core evaluations NAME`
+        status = row.pop("status")  # stays the last column
+        row.update(evaluations=len(list_evaluations(info.name)) if info.ok else 0, status=status)
+    print(_table(rows))
     return 0
 
 
@@ -204,7 +209,7 @@ def _delete(args: argparse.Namespace) -> int:
 
 #: Modules that register subcommands when imported; a module that does not exist yet is skipped.
 PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo",
-                             "core.data_cli")
+                             "core.data_cli", "core.scoring_cli")
 
 
 def _load_plugins() -> None:

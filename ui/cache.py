@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import artifacts, bench, config, scoresets
+from core import artifacts, bench, config, evaluations, scoresets
 from core.base import TextClassifier
 from core.safety import clean_text, clean_texts
 
@@ -46,8 +46,16 @@ def _predictions(name: str, stamp: str) -> artifacts.Predictions:
     return artifacts.load_predictions(name)
 
 
-def load_predictions(name: str) -> artifacts.Predictions:
-    """Stored test-set predictions of `name` (never re-runs inference)."""
+@st.cache_data(max_entries=16, show_spinner="Loading evaluation predictions…")
+def _eval_predictions(name: str, evaluation: str, stamp: str) -> artifacts.Predictions:
+    return evaluations.load_evaluation_predictions(name, evaluation)
+
+
+def load_predictions(name: str, evaluation: str | None = None) -> artifacts.Predictions:
+    """Stored predictions of `name` (never re-runs inference): its own test split, or with `evaluation` (an
+    id of core.evaluations) the set that record scored, in the same format."""
+    if evaluation:
+        return _eval_predictions(name, evaluation, evaluations.evaluation_stamp(name, evaluation))
     return _predictions(name, artifacts.stamp(name))
 
 

@@ -26,8 +26,12 @@ COLUMNS = [
 HIGHER_IS_BETTER = ["accuracy", "f1_macro", "f1_micro", "f1_weighted"]
 
 dataset, infos = ui.dataset_and_models("compare-dataset")
+# the own test split, or an evaluation set: only the models scored on it, with their shift from the own split
+infos, evaluation_set = ui.compare_on(infos, "compare-evaluated-on")
+if evaluation_set:
+    COLUMNS = COLUMNS[:5] + ui.SHIFT_COLUMNS + COLUMNS[5:]
 # models are ranked only against models scored on the same test set (a re-saved dataset, another version)
-groups = group_by_test_set(infos, first=st.session_state.get("_shared_model"))
+groups = [evaluation_set] if evaluation_set else group_by_test_set(infos, first=st.session_state.get("_shared_model"))
 for note in group_notes(groups):
     st.warning(note + ".", icon=":material/call_split:")
 marks = ui.dataset_marks(dataset)
