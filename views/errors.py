@@ -146,8 +146,14 @@ def matrix_panel(counts: np.ndarray) -> None:
                "their own scale from light orange (1) to dark red, empty cells are blank.")
     fig = ui.plots.confusion_heatmap(counts[np.ix_(sel, sel)], [labels[i] for i in sel], normalized=normalized,
                                      indices=sel, row_totals=counts.sum(axis=1)[sel])
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=f"errors-cm-{name}",
-                            width="content")
+    # Square cells keep every label readable, so a matrix of many classes is wider than the page: it scrolls
+    # sideways in its own box (our CSS, built from a number only) instead of being squeezed to the page width.
+    width = int(fig.layout.width)
+    st.html(f"<style>.st-key-errors-cm-box {{overflow-x:auto;overflow-y:hidden}} .st-key-errors-cm-box > div "
+            f"{{min-width:{width}px;width:{width}px}}</style>")
+    with st.container(key="errors-cm-box"):
+        event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=f"errors-cm-{name}",
+                                width=width)
     # A click on the chart sets the two selectboxes below (they stay the fallback and show the choice).
     points = (event.selection.points if event else None) or []
     clicked = next((p for p in points if p.get("customdata")), None)
