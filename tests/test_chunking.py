@@ -16,15 +16,21 @@ from core.models import transformer as T
 from tests.tiny_bert import FILLER, TOPICS, tiny_dataset, tiny_encoder, tiny_params, tiny_tokenizer
 
 
-@pytest.fixture(scope="module")
-def trained():
+def chunked_model():
+    """(a tiny BERT trained on the tiny topics with max_length 16, reading windows (chunking "max", stride 4),
+    its dataset)."""
     torch.set_num_threads(1)
     data = tiny_dataset(n_train=192)
     params = tiny_params(max_length=16, epochs=4, chunking="max", stride=4)
     model = T.build(data, params, encoder=tiny_encoder(), tokenizer=tiny_tokenizer())
     T.train(model, data, params)
     model.finalize()
-    return model
+    return model, data
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return chunked_model()[0]
 
 
 def _planted(model) -> tuple[str, int, int]:

@@ -203,18 +203,10 @@ def test_predict_short_text_keeps_chips_in_the_panels(fresh):
 @pytest.fixture()
 def chunked_bert(fresh):
     """A tiny BERT (max_length 16) that reads windows (chunking "max"), saved as an artifact."""
-    import torch
-
     from core import train
-    from core.models import transformer as T
-    from tests.tiny_bert import tiny_dataset, tiny_encoder, tiny_params, tiny_tokenizer
+    from tests.test_chunking import chunked_model
 
-    torch.set_num_threads(1)
-    ds = tiny_dataset(n_train=192)
-    params = tiny_params(max_length=16, epochs=4, chunking="max", stride=4)
-    model = T.build(ds, params, encoder=tiny_encoder(), tokenizer=tiny_tokenizer())
-    T.train(model, ds, params)
-    model.finalize()
+    model, ds = chunked_model()
     train.finish(model, ds, "tiny-chunked", config={})
     return model
 
