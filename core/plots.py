@@ -290,7 +290,7 @@ def confusion_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Se
     # Hover text and click target live on invisible markers (hoverinfo "skip" on the heatmaps hands them the
     # events; "skip" on the markers would disable their clicks). A selected cell is outlined in orange.
     ii, jj = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
-    cell = int(np.clip(900 // max(k, 1), 14, 40))  # px per cell: ~900 px of matrix, within readable bounds
+    cell = int(np.clip(560 // max(k, 1), 14, 36))  # px per cell: fits a page up to ~25 classes, then scrolls
     fig.add_scatter(
         x=[names[j] for j in jj.ravel()], y=[names[i] for i in ii.ravel()], mode="markers",
         marker={"size": cell, "opacity": 0.0, "symbol": "square"},
@@ -308,7 +308,7 @@ def confusion_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Se
                      tickangle=-90 if k > 8 else 0, constrain="domain", side="bottom")
     fig = apply_layout(fig, title or ("Confusion matrix (row-normalised)" if normalized else "Confusion matrix"),
                        "predicted", "true", height=cell * k + label_px + 130)
-    fig.update_layout(width=cell * k + label_px + 170, plot_bgcolor="white")
+    fig.update_layout(width=cell * k + label_px + 130, plot_bgcolor="white")
     return fig
 
 
