@@ -19,6 +19,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("Data", "views/dataset.py", "Dataset", ":material/table_chart:"),
     ("Models", "views/train.py", "Train", ":material/model_training:"),
     ("Models", "views/predict.py", "Predict", ":material/edit_note:"),
+    ("Models", "views/score.py", "Batch scoring", ":material/fact_check:"),
     ("Analysis", "views/errors.py", "Errors", ":material/grid_on:"),
     ("Analysis", "views/compare.py", "Compare", ":material/leaderboard:"),
     ("Analysis", "views/explain.py", "Explain", ":material/psychology:"),

@@ -6,7 +6,7 @@ Everything reads what `list_artifacts` already parsed (manifest.json, metrics.js
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -29,18 +29,25 @@ def summary_row(info: ArtifactInfo, metric_keys: Sequence[str]) -> dict[str, Any
     return row
 
 
-def models_frame(infos: Sequence[ArtifactInfo]) -> pd.DataFrame:
-    """One row per model (columns MODEL_COLUMNS: name, dataset, kind, accuracy, macro F1, size MB, created)."""
-    return pd.DataFrame([i.row() for i in infos], columns=MODEL_COLUMNS)
+def models_frame(infos: Sequence[ArtifactInfo], marks: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per model (columns MODEL_COLUMNS: name, dataset, kind, accuracy, macro F1, size MB, created);
+    with `marks` (core.scoresets.dataset_marks) a column "data" after "dataset": "dataset changed" / "dataset
+    gone" / ""."""
+    frame = pd.DataFrame([i.row() for i in infos], columns=MODEL_COLUMNS)
+    if marks is not None:
+        frame.insert(2, "data", [marks.get(i.name, "") for i in infos])
+    return frame
 
 
-def list_rows(infos: Sequence[ArtifactInfo]) -> list[dict[str, Any]]:
+def list_rows(infos: Sequence[ArtifactInfo], marks: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Rows of `python -m core list`: the model row without `created` / lineage, plus a status ("ok", the
-    library-version warnings, or "BROKEN: reason")."""
+    library-version warnings, "BROKEN: reason", and the dataset mark of `marks`: "dataset changed" / "dataset
+    gone", see core.scoresets)."""
     rows = []
     for i in infos:
         row = {k: v for k, v in i.row().items() if k not in ("created", "parent", "compression")}
-        row["status"] = "BROKEN: " + i.broken if i.broken else ("; ".join(i.warnings) or "ok")
+        notes = [(marks or {}).get(i.name, ""), *i.warnings]
+        row["status"] = "BROKEN: " + i.broken if i.broken else ("; ".join(n for n in notes if n) or "ok")
         rows.append(row)
     return rows
 

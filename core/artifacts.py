@@ -135,8 +135,12 @@ def save_artifact(
     """Write a complete artifact folder atomically and return its path.
 
     `dataset` is a TextDataset (name, fingerprint, language are recorded). The model is saved first
-    so `metrics["size_mb"]` can report the size of `model/` on disk.
+    so `metrics["size_mb"]` can report the size of `model/` on disk. The manifest also records which test set
+    the model was scored on (`test_fingerprint`, from `predictions`) and the registered dataset's fingerprint at
+    save time (`source_fingerprint`): core.scoresets groups models by the first and marks changed datasets by both.
     """
+    from .scoresets import fingerprint_of_test, source_fingerprint
+
     final = artifact_dir(name)
     naming.ensure_free(final, name, "model", overwrite)
     root = _cfg.artifacts_dir()
@@ -151,6 +155,8 @@ def save_artifact(
             "kind": model.kind,
             "dataset": dataset.name,
             "dataset_fingerprint": dataset.fingerprint(),
+            "test_fingerprint": fingerprint_of_test(predictions.texts, predictions.y_true, predictions.labels),
+            "source_fingerprint": source_fingerprint(dataset.name),
             "language": getattr(dataset, "language", "en"),
             "labels": list(model.labels),
             "multilabel": bool(model.multilabel),

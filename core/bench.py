@@ -33,6 +33,7 @@ import numpy as np
 
 from .errors import ParamError
 from .progress import ProgressCallback, null_progress
+from .scoresets import require_one_test_set
 
 if TYPE_CHECKING:  # annotations only: pandas loads lazily
     import argparse
@@ -107,6 +108,8 @@ def bench(names: list[str], reference: str | None = None, n_texts: int = 200, th
     """Benchmark artifacts `names` (see the module docstring); returns (table, machine + settings dict).
 
     `reference` (default: the first name) is the row the ratios and changed predictions are computed against.
+    Raises ParamError (before loading anything) when the models were scored on different test sets
+    (core.scoresets): benchmark each group on its own.
     """
     import pandas as pd
     import torch
@@ -130,6 +133,10 @@ def bench(names: list[str], reference: str | None = None, n_texts: int = 200, th
         if info.broken:
             raise ArtifactError(f"model {n!r} is broken: {info.broken}")
         infos[n] = info
+    # ratios and agreement are against the reference, quality columns come from each stored test set: both
+    # mean something only when every model was scored on the reference's test set
+    require_one_test_set([infos[reference], *[infos[n] for n in names if n != reference]],
+                         "benchmarked against one reference")
     old_threads = torch.get_num_threads()
     threads = int(threads or num_threads())
     torch.set_num_threads(threads)

@@ -118,12 +118,20 @@ def _setup_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", help="only models trained on this dataset")
 
 
-@command("list", "trained models (broken folders listed with their reason)")(_setup_list)
+@command("list", "trained models (broken folders listed with their reason; a dataset changed or gone since "
+                 "training is marked)")(_setup_list)
 def _list(args: argparse.Namespace) -> int:
     from .artifact_tables import list_rows
     from .artifacts import list_artifacts
+    from .evaluations import list_evaluations
+    from .scoresets import dataset_marks
 
-    print(_table(list_rows(list_artifacts(args.dataset))))
+    infos = list_artifacts(args.dataset)
+    rows = list_rows(infos, dataset_marks(infos))
+    for row, info in zip(rows, infos):  # sets scored besides the own test split: `python -m core evaluations NAME`
+        status = row.pop("status")  # stays the last column
+        row.update(evaluations=len(list_evaluations(info.name)) if info.ok else 0, status=status)
+    print(_table(rows))
     return 0
 
 
@@ -145,7 +153,8 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 #: Modules that register subcommands when imported; a module that does not exist yet is skipped.
-PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo")
+PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo",
+                             "core.scoring_cli")
 
 
 def _load_plugins() -> None:

@@ -12,7 +12,8 @@ Modules, one role each (pages keep writing `ui.something`: everything public is 
 - jobs:       starting background jobs and the live `job_monitor`;
 - explain:    explanations through core.explain.registry and the shared `explain_controls` widget;
 - analysis:   cached self-attention views, label quality, confusable words;
-- embeddings: embedding samples and their projections.
+- embeddings: embedding samples and their projections;
+- scoring:    batch scoring of a table (core.scoring) and the "Evaluated on" switch (core.evaluations).
 
 What needs no Streamlit lives in core (escaping and formatting in core.safety, attention matrices in
 core.explain.attention, model tables in core.artifact_tables, lineage in core.lineage, ...); pages may import
@@ -32,6 +33,7 @@ from .cache import (
     artifact_infos,
     bench_runs,
     changed_predictions,
+    dataset_marks,
     delete_model,
     load_model,
     load_predictions,
@@ -52,6 +54,7 @@ from .chrome import (
     PAGE_EXPLAIN,
     PAGE_OVERVIEW,
     PAGE_PREDICT,
+    PAGE_SCORE,
     PAGE_TRAIN,
     case_file_button,
     csv_download,
@@ -88,7 +91,10 @@ from .pickers import (
     pick_model,
     pick_models,
     pick_other_model,
+    require_selected,
+    select_model,
 )
+from .scoring import SHIFT_COLUMNS, compare_on, evaluated_on, evaluations_of, parquet_bytes, score_table, show_shift
 
 __all__ = [
     "plots", "xplots", "render", "MAX_TEXT_CHARS", "clean_text", "csv_bytes", "csv_cell", "csv_safe", "fmt",
@@ -106,5 +112,7 @@ __all__ = [
     "families", "param_fields", "param_widget",
     "job_monitor", "jobs_running", "start_bench", "start_compress", "start_job", "start_zoo",
     "dataset_and_models", "model_and_predictions", "model_label", "pick_dataset", "pick_model", "pick_models",
-    "pick_other_model",
+    "pick_other_model", "require_selected", "select_model", "dataset_marks",
+    "PAGE_SCORE", "SHIFT_COLUMNS", "compare_on", "evaluated_on", "evaluations_of", "parquet_bytes", "score_table",
+    "show_shift",
 ]

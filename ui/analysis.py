@@ -14,6 +14,7 @@ import streamlit as st
 from core import artifacts
 from core import plots_explain as xplots
 from core.base import Attention
+from core.evaluations import evaluation_stamp
 from core.explain import attention as A
 from core.safety import clean_text
 
@@ -74,29 +75,37 @@ def chunk_view(name: str, text: str) -> dict[str, Any]:
     return _chunks(name, artifacts.stamp(name), clean_text(text)[0])
 
 
+def _stamp(name: str, evaluation: str | None) -> str:
+    """Cache key of the stored predictions read: the artifact's stamp, plus the evaluation record's."""
+    return artifacts.stamp(name) + (f"|{evaluation_stamp(name, evaluation)}" if evaluation else "")
+
+
 @st.cache_data(max_entries=16, show_spinner="Scoring label quality…")
-def _label_quality(name: str, stamp: str) -> pd.DataFrame:
+def _label_quality(name: str, stamp: str, evaluation: str | None = None) -> pd.DataFrame:
     from core.explain.label_quality import label_quality as lq
 
-    p = load_predictions(name)
+    p = load_predictions(name, evaluation)
     return lq(p.y_true, p.proba, multilabel=p.multilabel)
 
 
-def label_quality(name: str) -> pd.DataFrame:
-    """core.explain.label_quality on the stored test probabilities of `name`: one row per test text with
-    quality, suspicion (= 1 - quality; high = the label is probably wrong), flag; attrs engine / note."""
-    return _label_quality(name, artifacts.stamp(name))
+def label_quality(name: str, evaluation: str | None = None) -> pd.DataFrame:
+    """core.explain.label_quality on the stored test probabilities of `name` (or of its evaluation record
+    `evaluation`): one row per text with quality, suspicion (= 1 - quality; high = the label is probably
+    wrong), flag; attrs engine / note."""
+    return _label_quality(name, _stamp(name, evaluation), evaluation)
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding confusable words…")
-def _confusable(name: str, stamp: str, a: int, b: int, method: str, reference: str, top: int) -> pd.DataFrame:
+def _confusable(name: str, stamp: str, a: int, b: int, method: str, reference: str, top: int,
+                evaluation: str | None = None) -> pd.DataFrame:
     from core.explain.confusable import confusable_words as cw
 
-    p = load_predictions(name)
+    p = load_predictions(name, evaluation)
     return cw(p.texts, p.y_true.astype(int), p.y_pred, a, b, method=method, reference=reference, top=top)
 
 
 def confusable_words(name: str, a: int, b: int, method: str = "log_odds", reference: str = "a",
-                     top: int = 20) -> pd.DataFrame:
-    """Words over-represented in test texts of class `a` predicted as `b` (core.explain.confusable)."""
-    return _confusable(name, artifacts.stamp(name), int(a), int(b), method, reference, int(top))
+                     top: int = 20, evaluation: str | None = None) -> pd.DataFrame:
+    """Words over-represented in test texts (or `evaluation`'s texts) of class `a` predicted as `b`
+    (core.explain.confusable)."""
+    return _confusable(name, _stamp(name, evaluation), int(a), int(b), method, reference, int(top), evaluation)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import artifacts, bench, config
+from core import artifacts, bench, config, evaluations, scoresets
 from core.base import TextClassifier
 from core.safety import clean_text, clean_texts
 
@@ -46,8 +46,16 @@ def _predictions(name: str, stamp: str) -> artifacts.Predictions:
     return artifacts.load_predictions(name)
 
 
-def load_predictions(name: str) -> artifacts.Predictions:
-    """Stored test-set predictions of `name` (never re-runs inference)."""
+@st.cache_data(max_entries=16, show_spinner="Loading evaluation predictions…")
+def _eval_predictions(name: str, evaluation: str, stamp: str) -> artifacts.Predictions:
+    return evaluations.load_evaluation_predictions(name, evaluation)
+
+
+def load_predictions(name: str, evaluation: str | None = None) -> artifacts.Predictions:
+    """Stored predictions of `name` (never re-runs inference): its own test split, or with `evaluation` (an
+    id of core.evaluations) the set that record scored, in the same format."""
+    if evaluation:
+        return _eval_predictions(name, evaluation, evaluations.evaluation_stamp(name, evaluation))
     return _predictions(name, artifacts.stamp(name))
 
 
@@ -133,3 +141,15 @@ def bench_runs() -> list[dict[str, Any]]:
     """core.bench.saved_runs (newest first: path, rows, machine, models, reference, created), cached until a run
     is added or removed."""
     return _bench_runs(str(bench.bench_dir()), bench.runs_stamp())
+
+
+@st.cache_data(ttl=10, show_spinner="Checking the models' datasets…")
+def _dataset_marks(dataset: str | None, stamps: tuple[str, ...]) -> dict[str, str]:
+    return scoresets.dataset_marks([i for i in artifact_infos(dataset) if i.ok])
+
+
+def dataset_marks(dataset: str | None = None) -> dict[str, str]:
+    """Model name -> "dataset changed" / "dataset gone" / "" (core.scoresets.dataset_marks) for every working
+    model (of `dataset`); cached for 10 s per set of artifact versions (current dataset fingerprints are cached
+    per dataset stamp in core, so a dataset is loaded at most once per version of its files)."""
+    return _dataset_marks(dataset, tuple(artifacts.stamp(i.name) for i in artifact_infos(dataset) if i.ok))

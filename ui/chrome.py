@@ -26,6 +26,7 @@ PAGE_EMBEDDINGS = "views/embeddings.py"
 PAGE_EXPLAIN = "views/explain.py"
 PAGE_COMPRESSION = "views/compression.py"
 PAGE_CURVES = "views/curves.py"
+PAGE_SCORE = "views/score.py"
 
 #: Errors whose message is meant for the user: shown as a plain st.error, no traceback. Anything else is a bug
 #: and is shown with its traceback folded away.

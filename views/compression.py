@@ -16,6 +16,7 @@ from core.compress import methods as compress_methods
 from core.evaluate import per_class_delta
 from core.machine import summary as machine_summary
 from core.params import form_settings
+from core.scoresets import group_by_test_set
 
 ui.page_header(
     "Compression",
@@ -96,7 +97,12 @@ reference = st.selectbox("Reference model", names, key="compression-reference",
                          help="Ratios, agreement and changed predictions are measured against this model. "
                               "Default: the model most variants were built from.")
 ref_info = by_name[reference]
-others = [n for n in names if n != reference]
+# variants are compared with the reference on its test set: models scored on another one are left out
+same_set = group_by_test_set(infos, first=reference)[0].names
+others = [n for n in same_set if n != reference]
+if len(same_set) < len(names):
+    st.caption(f"{len(names) - len(same_set)} model(s) of {dataset} were scored on a different test set than "
+               f"{reference} and are not offered as its variants.")
 family_ = lineage.descendants(reference, infos)
 
 with st.expander("Lineage (parent → variant)", icon=":material/account_tree:", expanded=bool(family_)):

@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from core.artifact_tables import run_results
+from core.scoresets import group_by_test_set, group_notes
 
 ui.page_header(
     "Training curves",
@@ -46,6 +47,8 @@ st.caption("Left: training loss per optimisation step. Right: the validation met
            "falling while validation stalls or drops means over-fitting.")
 
 st.subheader("Results")
+for note in group_notes(group_by_test_set([by_name[n] for n in chosen], first=chosen[0])):
+    st.warning(note + ": compare their test scores only within a group.", icon=":material/call_split:")
 table = run_results([by_name[n] for n in chosen]).drop(columns=["artifact"])  # variant = artifact name here
 table.insert(2, "changes", table.pop("changes"))
 st.dataframe(table, hide_index=True, column_config={

@@ -136,7 +136,7 @@ def stats_view(stats: dict[str, Any]) -> None:
                    "rows; counts, duplicates and leakage use every row.")
 
 
-with stats_tab:
+def statistics() -> None:  # drawn at the end of the page: see there
     name = ui.pick_dataset(key="dataset-name")
     if name is not None:
         info = next((d for d in ui.dataset_list() if d["name"] == name), {})
@@ -251,3 +251,6 @@ with upload_tab:
                     if dropped:
                         st.caption(f"{dropped} rows were dropped: {ds.meta['dropped']}")
                     ui.page_link(ui.PAGE_TRAIN, "Train a model on it", ":material/model_training:")
+
+with stats_tab:  # filled last, so a dataset just saved in the upload tab is the one described, in the same run
+    statistics()

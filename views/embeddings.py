@@ -20,6 +20,9 @@ if not embedders:
     ui.empty_state("No trained model provides sentence embeddings. Maps need a neural model — " + kinds +
                    ". TF-IDF models have no embedding (their features are the vocabulary itself).")
     st.stop()
+# the selected model (Predict, Errors, a link) without vectors: say which models of its dataset have them
+ui.require_selected("embed", "has no sentence vectors (a TF-IDF model's features are the vocabulary itself)",
+                    key="embeddings-use")
 
 name, preds = ui.model_and_predictions("embeddings-model", "This model's test split has fewer than 3 texts: there is "
                                        "nothing to map.", min_texts=3, require="embed")

@@ -27,8 +27,8 @@ ui.page_header(
 
 name, preds = ui.model_and_predictions("errors-model", "This model's test split is empty, so there is nothing to "
                                                        "analyse.")
-info = ui.artifact_info(name)
-metrics = (info.metrics if info else None) or {}
+# the model's own test split or an evaluation record (core.evaluations): every panel below reads the chosen set
+evaluation, preds, metrics = ui.evaluated_on(name, preds, "errors-evaluated-on")
 labels = list(preds.labels)
 k = len(labels)
 
@@ -46,7 +46,7 @@ def per_class_table() -> pd.DataFrame:
 def suspicion() -> pd.DataFrame | None:
     """Label-quality scores of every test text (core.explain.label_quality), None if they cannot be computed."""
     with ui.guard("Could not score label quality"):
-        return ui.label_quality(name)
+        return ui.label_quality(name, evaluation)
     return None
 
 
@@ -119,7 +119,7 @@ def pairs_panel(counts: np.ndarray) -> None:
     st.caption(f"{len(pairs):,} pairs{' (top ' + str(MAX_PAIRS) + ')' if len(pairs) == MAX_PAIRS else ''}; "
                "select a row to read its texts below, click a column header to sort.")
     event = st.dataframe(pairs, hide_index=True, on_select="rerun", selection_mode="single-row",
-                         key=f"errors-pairs-{name}", height=min(38 + 35 * len(pairs), 350), column_config={
+                         key=f"errors-pairs-{name}" + (f"-{evaluation}" if evaluation else ""), height=min(38 + 35 * len(pairs), 350), column_config={
                              "% of true class": st.column_config.ProgressColumn(
                                  "% of true class", min_value=0.0, max_value=100.0, format="%.1f%%")})
     chosen = (event.selection.rows if event else None) or []
@@ -246,7 +246,7 @@ def confusable_panel(ti: int, pj: int) -> pd.DataFrame:
                            "twice; TF-IDF difference = mean tf-idf in the cell minus in the reference texts.")
     reference = c2.radio("Compared with", ["a", "b"], horizontal=True, key="errors-conf-ref",
                          format_func=lambda r: f"“{a if r == 'a' else b}” predicted correctly")
-    words = ui.confusable_words(name, ti, pj, method, reference)
+    words = ui.confusable_words(name, ti, pj, method, reference, evaluation=evaluation)
     st.caption(f"{words.attrs.get('n_cell', '?')} texts in the cell against {words.attrs.get('n_reference', '?')} "
                f"reference texts; words present in at least 2 cell texts, top {len(words)} shown.")
     if words.empty:

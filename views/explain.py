@@ -16,6 +16,7 @@ ui.page_header(
 
 name, preds = ui.model_and_predictions("explain-model", "This model's test split is empty, so there is nothing to "
                                                         "explain.")
+evaluation, preds, _ = ui.evaluated_on(name, preds, "explain-evaluated-on")  # own test split or a record
 labels = list(preds.labels)
 y_true, y_pred = preds.y_true.astype(int), preds.y_pred
 

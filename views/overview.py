@@ -28,8 +28,11 @@ with ui.guard("Listing models"):
     broken = [i for i in infos if not i.ok]
     if ok:
         st.dataframe(
-            models_frame(ok), hide_index=True,
+            models_frame(ok, ui.dataset_marks()), hide_index=True,
             column_config={
+                "data": st.column_config.TextColumn("data", help="“dataset changed”: the dataset was re-saved or "
+                                                    "edited since the model was scored; “dataset gone”: it is no "
+                                                    "longer available. Its scores describe the old data."),
                 "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),
                 "f1_macro": st.column_config.NumberColumn("macro F1", format="%.3f"),
                 "size_mb": st.column_config.NumberColumn("size (MB)", format="%.2f"),
