@@ -13,6 +13,7 @@ undeclared capability fails the same way on every family.
     "gradients"     gradient_target() -> GradientTarget (what integrated gradients hooks onto)
     "tokens"        tokenize(text) -> list[str] (the units explanations are shown on)
     "contributions" contributions(text, class_index) -> [(token, value)], contributions_base(class_index) -> float
+    "chunks"        chunk_proba(text) -> ([(start_char, end_char)] per window, (n_chunks, k) float probabilities)
 """
 from __future__ import annotations
 
@@ -28,14 +29,17 @@ import numpy as np
 from .errors import CapabilityError  # noqa: F401 - re-exported: callers import it from here
 
 #: Capabilities a model may declare (see the module docstring for the methods of each).
-CAPABILITIES = frozenset({"embed", "attention", "gradients", "tokens", "contributions"})
+CAPABILITIES = frozenset({"embed", "attention", "gradients", "tokens", "contributions", "chunks"})
 
-_WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+#: Display words: runs of word characters joined by inner apostrophes (contractions and possessives stay one
+#: word: "isn't", "John's", "l'été"), or one punctuation mark. Explanations are aligned on these units
+#: (core.explain.attribution.WORD_RE is this pattern). Model vocabularies keep their own tokenizers.
+WORD_PATTERN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
 
 
 def simple_tokenize(text: str) -> list[str]:
-    """Words and single punctuation marks; the default unit explanations are shown on."""
-    return _WORD.findall(text)
+    """Words (contractions kept whole) and single punctuation marks; the default unit explanations are shown on."""
+    return WORD_PATTERN.findall(text)
 
 
 @dataclass
@@ -138,6 +142,11 @@ class TextClassifier(abc.ABC):
     def contributions_base(self, class_index: int) -> float:
         """"contributions": the part of the class score no token carries (what an empty text scores)."""
         raise self._missing("contributions", "contributions")
+
+    def chunk_proba(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """"chunks": the text read as overlapping windows -> ([(start_char, end_char)] of each window,
+        (n_chunks, k) float probabilities of each window on its own)."""
+        raise self._missing("chunks", "per-window probabilities")
 
     # -- bookkeeping --------------------------------------------------------------------------------------
     def n_parameters(self) -> int:

@@ -22,19 +22,41 @@ from .plots_train import gradient_flow, training_curves  # noqa: F401 - re-expor
 # Data
 # ----------------------------------------------------------------------------------------------------------
 
+#: above this many classes, class bars turn horizontal (one labelled row per class) and lengths become box plots
+MANY_CLASSES = 12
+#: pixels per class row of the horizontal charts (every label stays readable at 100 classes)
+ROW_PX = 18
+
+
 def class_distribution(counts: Mapping[str, Mapping[str, int]] | Mapping[str, int],
                        title: str = "Class distribution") -> go.Figure:
-    """Bars of examples per class. `counts` is {label: n} or {split: {label: n}} (grouped bars per split)."""
+    """Bars of examples per class. `counts` is {label: n} or {split: {label: n}} (grouped bars per split).
+
+    Up to MANY_CLASSES classes: vertical grouped bars. More: horizontal bars stacked by split, sorted by total
+    count (largest on top), ROW_PX pixels per class and every class labelled.
+    """
     if counts and all(isinstance(v, Mapping) for v in counts.values()):
         per_split: Mapping[str, Mapping[str, int]] = counts  # type: ignore[assignment]
     else:
         per_split = {"examples": counts}  # type: ignore[dict-item]
+    labels = list(dict.fromkeys(lab for c in per_split.values() for lab in c))
     fig = go.Figure()
+    if len(labels) <= MANY_CLASSES:
+        for split, c in per_split.items():
+            fig.add_bar(x=list(c), y=[c[k] for k in c], name=str(split))
+        fig.update_layout(barmode="group", showlegend=len(per_split) > 1)
+        return apply_layout(fig, title, "class", "examples")
+    totals = {lab: sum(c.get(lab, 0) for c in per_split.values()) for lab in labels}
+    order = sorted(labels, key=lambda lab: -totals[lab])
+    names = [str(lab) for lab in order]
     for split, c in per_split.items():
-        labels = list(c)
-        fig.add_bar(x=labels, y=[c[k] for k in labels], name=str(split))
-    fig.update_layout(barmode="group", showlegend=len(per_split) > 1)
-    return apply_layout(fig, title, "class", "examples")
+        fig.add_bar(y=names, x=[c.get(lab, 0) for lab in order], name=str(split), orientation="h",
+                    hovertemplate="%{y}: %{x} " + str(split) + "<extra></extra>")
+    fig.update_layout(barmode="stack", showlegend=len(per_split) > 1)
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=names, ticktext=names, type="category",
+                     tickfont={"size": 11})
+    return apply_layout(fig, title + " (sorted by count)", "examples", "class",
+                        height=ROW_PX * len(names) + 160)
 
 
 def length_histogram(lengths_by_class: Mapping[str, Sequence[float]], unit: str = "tokens",
@@ -57,6 +79,50 @@ def length_histogram_binned(edges: Sequence[float], counts_by_class: Mapping[str
         fig.add_bar(x=centers, y=np.asarray(counts), width=widths, name=str(label), opacity=0.6)
     fig.update_layout(barmode="overlay", bargap=0)
     return apply_layout(fig, title or f"Text length per class ({unit})", f"length ({unit})", "texts")
+
+
+def _binned_quantile(edges: np.ndarray, counts: np.ndarray, q: float) -> float:
+    """Quantile q (0..1) of a histogram, interpolating linearly inside the bin that holds it."""
+    total = counts.sum()
+    if total <= 0:
+        return float("nan")
+    cum = np.concatenate([[0.0], np.cumsum(counts)]) / total
+    i = int(np.clip(np.searchsorted(cum, q, side="left") - 1, 0, len(counts) - 1))
+    inside = (q - cum[i]) / max(cum[i + 1] - cum[i], 1e-12)
+    return float(edges[i] + np.clip(inside, 0, 1) * (edges[i + 1] - edges[i]))
+
+
+def length_boxes_binned(edges: Sequence[float], counts_by_class: Mapping[str, Sequence[int]],
+                        unit: str = "tokens", title: str | None = None,
+                        percentiles: Mapping[str, Mapping[str, float]] | None = None) -> go.Figure:
+    """One horizontal box per class from precomputed bins (`length_histogram_binned`'s input), sorted by median.
+
+    Quartiles come from the bins (linear inside a bin); whiskers reach from the class's minimum to its 95th
+    percentile, taken from `percentiles` {class: {"min", "p50", "p95", ...}} (describe()'s per_class) when given,
+    else from the bins. ROW_PX pixels per class, every class labelled.
+    """
+    edges = np.asarray(edges, dtype=float)
+    rows = []
+    for label, counts in counts_by_class.items():
+        c = np.asarray(counts, dtype=float)
+        if c.sum() <= 0:
+            continue
+        pct = (percentiles or {}).get(label, {})
+        q = {name: _binned_quantile(edges, c, v) for name, v in (("lo", 0.0), ("q1", .25), ("med", .5),
+                                                                  ("q3", .75), ("hi", .95))}
+        lo, hi = float(pct.get("min", q["lo"])), float(pct.get("p95", q["hi"]))
+        med = float(pct.get("p50", q["med"]))
+        rows.append((str(label), min(lo, q["q1"]), q["q1"], med, q["q3"], max(hi, q["q3"])))
+    rows.sort(key=lambda r: -r[3])
+    names = [r[0] for r in rows]
+    fig = go.Figure(go.Box(y=names, lowerfence=[r[1] for r in rows], q1=[r[2] for r in rows],
+                           median=[r[3] for r in rows], q3=[r[4] for r in rows], upperfence=[r[5] for r in rows],
+                           orientation="h", marker_color=POSITIVE, name="length", showlegend=False))
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=names, ticktext=names, type="category",
+                     tickfont={"size": 11})
+    return apply_layout(fig, title or f"Text length per class ({unit}; box = quartiles, whiskers = min to 95th "
+                        "percentile, sorted by median)", f"length ({unit})", "class",
+                        height=ROW_PX * len(names) + 160)
 
 
 def length_coverage(lengths: Sequence[float] | None = None, unit: str = "tokens",
@@ -139,6 +205,24 @@ def probability_bars(proba: Sequence[float], labels: Sequence[str],
     return apply_layout(fig, title, "probability", "class", height=max(250, 28 * len(order) + 110))
 
 
+def chunk_probabilities(proba: np.ndarray, labels: Sequence[str], classes: Sequence[int],
+                        highlight: int | None = None, title: str = "Probability in each window") -> go.Figure:
+    """Per-window probabilities of a long text (chunked inference): one line per class in `classes`
+    (proba (n_chunks, k)), x = window number from 1; `highlight` (a window index) is marked with a band."""
+    p = np.asarray(proba, dtype=float)
+    x = np.arange(1, len(p) + 1)
+    fig = go.Figure()
+    for j in classes:
+        fig.add_scatter(x=x, y=p[:, j], mode="lines+markers", name=str(labels[j]),
+                        hovertemplate="window %{x}: %{y:.1%}<extra>" + str(labels[j]) + "</extra>")
+    if highlight is not None:
+        fig.add_vrect(x0=highlight + 0.5, x1=highlight + 1.5, fillcolor="#e8a33d", opacity=0.25, line_width=0,
+                      annotation_text="decided", annotation_position="top left")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    fig.update_xaxes(dtick=1 if len(p) <= 30 else None)
+    return apply_layout(fig, title, "window (in text order)", "probability", height=300)
+
+
 def contribution_bars(tokens: Sequence[str], weights: Sequence[float], label: str, top: int = 15,
                       title: str | None = None) -> go.Figure:
     """Words that pushed the text towards (positive, blue) or away from (negative, red) class `label`.
@@ -160,46 +244,72 @@ def contribution_bars(tokens: Sequence[str], weights: Sequence[float], label: st
 # Errors
 # ----------------------------------------------------------------------------------------------------------
 
-def confusion_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Sequence[str],
-                      normalized: bool = False, title: str | None = None) -> go.Figure:
-    """Confusion matrix: rows = true class, columns = predicted class.
+#: numbers are written in the cells of a confusion matrix up to this many classes (cells stay ≥ ~30 px)
+CELL_TEXT_MAX = 25
+#: colours of correct predictions (the diagonal) and of errors (off-diagonal cells with at least one text)
+DIAGONAL_SCALE = [[0.0, "#eef2f7"], [1.0, "#8fb0d3"]]
+ERROR_SCALE = [[0.0, "#fcd9bd"], [0.5, "#ef7b45"], [1.0, "#a3191b"]]
 
-    `normalized` divides each row by its total (recall on the diagonal). An invisible marker sits on
-    each cell so a click selects it (heatmaps themselves have no point selection in plotly);
+
+def confusion_heatmap(matrix: np.ndarray | Sequence[Sequence[float]], labels: Sequence[str],
+                      normalized: bool = False, title: str | None = None,
+                      indices: Sequence[int] | None = None,
+                      row_totals: Sequence[float] | None = None) -> go.Figure:
+    """Confusion matrix: rows = true class, columns = predicted class, in the order given.
+
+    Errors have their own colour scale (off-diagonal cells, 0 left blank, so errors of 1–3 show beside a
+    diagonal of hundreds); the diagonal is shaded separately in pale blue. `normalized` divides each row by its
+    total. Cells are square and grow the figure with the number of classes (every label shown); numbers are
+    written in the cells up to CELL_TEXT_MAX classes. `indices`: the class index of each row / column in the
+    model's labels (default 0..k-1) when a subset or a reordering is drawn; `row_totals`: texts of each row's
+    true class (default: the row sums; pass the full-matrix totals when drawing a subset of columns).
+    An invisible marker sits on each cell so a click selects it (heatmaps have no point selection in plotly);
     the selected point's `customdata` is [true index, predicted index, count, row share].
     """
     counts = np.asarray(matrix, dtype=float)
     k = counts.shape[0]
     names = [str(x) for x in labels]
-    if normalized:
-        z = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        text = [[f"{v:.0%}" for v in row] for row in z]
-    else:
-        z = counts
-        text = [[f"{int(v)}" for v in row] for row in z]
-    show_text = k <= 12
-    fig = go.Figure(go.Heatmap(
-        z=z, x=names, y=names, colorscale="Blues", text=text if show_text else None,
-        texttemplate="%{text}" if show_text else None, hoverinfo="skip",
-        colorbar={"title": "share of row" if normalized else "examples"},
-    ))
-    # Hover text and click target live on invisible markers (hoverinfo "skip" on the heatmap hands them the
+    idx = np.arange(k) if indices is None else np.asarray(indices, dtype=int)
+    totals = counts.sum(axis=1) if row_totals is None else np.asarray(row_totals, dtype=float)
+    share_m = counts / np.maximum(totals, 1)[:, None]
+    z = share_m if normalized else counts
+    diag = np.eye(k, dtype=bool)
+    show_text = k <= CELL_TEXT_MAX
+    text = [[(f"{v:.0%}" if normalized else f"{int(c)}") if c > 0 else "" for v, c in zip(zr, cr)]
+            for zr, cr in zip(z, counts)]
+    off = np.where(~diag & (counts > 0), z, np.nan)
+    fig = go.Figure()
+    fig.add_heatmap(z=np.where(diag, z, np.nan), x=names, y=names, colorscale=DIAGONAL_SCALE, showscale=False,
+                    text=text if show_text else None, texttemplate="%{text}" if show_text else None,
+                    hoverinfo="skip", name="correct")
+    fig.add_heatmap(z=off, x=names, y=names, colorscale=ERROR_SCALE, zmin=0,
+                    zmax=float(np.nanmax(off)) if np.isfinite(off).any() else 1.0,
+                    text=text if show_text else None, texttemplate="%{text}" if show_text else None,
+                    hoverinfo="skip", name="errors",
+                    colorbar={"title": "errors (share of row)" if normalized else "errors", "len": 0.6})
+    # Hover text and click target live on invisible markers (hoverinfo "skip" on the heatmaps hands them the
     # events; "skip" on the markers would disable their clicks). A selected cell is outlined in orange.
     ii, jj = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
-    cells = counts[ii.ravel(), jj.ravel()]
-    share = (counts / np.maximum(counts.sum(axis=1, keepdims=True), 1))[ii.ravel(), jj.ravel()]
+    cell = int(np.clip(560 // max(k, 1), 14, 36))  # px per cell: fits a page up to ~25 classes, then scrolls
     fig.add_scatter(
         x=[names[j] for j in jj.ravel()], y=[names[i] for i in ii.ravel()], mode="markers",
-        marker={"size": max(8, min(40, 400 // max(k, 1))), "opacity": 0.0, "symbol": "square"},
+        marker={"size": cell, "opacity": 0.0, "symbol": "square"},
         selected={"marker": {"opacity": 0.45, "color": "#e8a33d"}}, unselected={"marker": {"opacity": 0.0}},
-        customdata=np.stack([ii.ravel(), jj.ravel(), cells, share], axis=1), showlegend=False, name="cells",
+        customdata=np.stack([idx[ii.ravel()], idx[jj.ravel()], counts[ii.ravel(), jj.ravel()],
+                             share_m[ii.ravel(), jj.ravel()]], axis=1), showlegend=False, name="cells",
         hovertemplate="true %{y} → predicted %{x}<br>%{customdata[2]:.0f} examples "
                       "(%{customdata[3]:.1%} of the true class)<br>click to list them<extra></extra>",
     )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category")
-    return apply_layout(fig, title or ("Confusion matrix (row-normalised)" if normalized else "Confusion matrix"),
-                   "predicted", "true", height=max(400, 30 * k + 200))
+    font = 11 if cell >= 16 else 9
+    label_px = int(min(max((max((len(n) for n in names), default=4)) * font * 0.6 + 20, 60), 320))
+    fig.update_yaxes(autorange="reversed", type="category", tickmode="array", tickvals=names, ticktext=names,
+                     tickfont={"size": font}, scaleanchor="x", scaleratio=1, constrain="domain")
+    fig.update_xaxes(type="category", tickmode="array", tickvals=names, ticktext=names, tickfont={"size": font},
+                     tickangle=-90 if k > 8 else 0, constrain="domain", side="bottom")
+    fig = apply_layout(fig, title or ("Confusion matrix (row-normalised)" if normalized else "Confusion matrix"),
+                       "predicted", "true", height=cell * k + label_px + 130)
+    fig.update_layout(width=cell * k + label_px + 130, plot_bgcolor="white")
+    return fig
 
 
 def per_label_confusion(tp: Sequence[int], fp: Sequence[int], fn: Sequence[int], labels: Sequence[str],

@@ -239,7 +239,7 @@ def test_errors_page_caps_the_table_on_50k_rows(fresh_caches):
     at.session_state["errors-true"], at.session_state["errors-pred"] = "World", "World"  # the biggest cell
     at.run()
     assert not at.exception
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "text" in d.value.columns)  # after the confused pairs
     limit = 1000
     assert len(table) == limit
     cell = next(c.value for c in at.caption if c.value.startswith("Showing"))

@@ -206,10 +206,24 @@ def _contributions(model: TextClassifier, k: int) -> None:
     assert np.isfinite(model.contributions_base(k - 1))
 
 
+def _chunks(model: TextClassifier, k: int) -> None:
+    long_text = " ".join([TEXT] * 120)  # far beyond any zoo model's max_length
+    spans, proba = model.chunk_proba(long_text)
+    assert len(spans) >= 2 and proba.shape == (len(spans), k) and np.isfinite(proba).all()
+    assert all(0 <= a < b <= len(long_text) for a, b in spans)
+    assert [a for a, _ in spans] == sorted(a for a, _ in spans)
+    assert spans[0][0] == 0 and spans[-1][1] == len(long_text)  # the windows cover the whole text
+    if not model.multilabel:
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
+    one_spans, one = model.chunk_proba(TEXT)  # a text that fits: one window, scored as predict_proba scores it
+    assert len(one_spans) == 1
+    np.testing.assert_allclose(one[0], model.predict_proba([TEXT])[0], atol=1e-4)
+
+
 #: capability -> check of its declared methods (documented shapes)
 DECLARED: dict[str, Callable[[TextClassifier, int], None]] = {
     "embed": _embed, "attention": _attention, "gradients": _gradients, "tokens": _tokens,
-    "contributions": _contributions,
+    "contributions": _contributions, "chunks": _chunks,
 }
 #: capability -> calls of its methods, each of which must raise CapabilityError when it is not declared
 UNDECLARED: dict[str, list[Callable[[TextClassifier], object]]] = {
@@ -218,6 +232,7 @@ UNDECLARED: dict[str, list[Callable[[TextClassifier], object]]] = {
     "gradients": [lambda m: m.gradient_target()],
     "tokens": [lambda m: m.tokenize(TEXT)],
     "contributions": [lambda m: m.contributions(TEXT, 0), lambda m: m.contributions_base(0)],
+    "chunks": [lambda m: m.chunk_proba(TEXT)],
 }
 
 

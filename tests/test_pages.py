@@ -312,7 +312,7 @@ def test_plot_builders_have_titles_and_axis_labels():
     for fig in figs:
         fig.to_json()
         assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
-    cells = figs[8].data[1]  # the clickable markers of the confusion matrix carry [true, predicted, count, share]
+    cells = figs[8].data[-1]  # the clickable markers of the confusion matrix carry [true, predicted, count, share]
     assert cells.customdata.shape == (4, 4) and list(cells.customdata[1][:3]) == [0, 1, 1]
     assert "≤ 8" in figs[3].layout.annotations[0].text and "75%" in figs[3].layout.annotations[0].text
 
@@ -360,7 +360,7 @@ def test_errors_confusion_and_cell_table(trained):
     at.selectbox(key="errors-pred").select(labels[1]).run()
     assert not at.exception
     expected = int(((preds.y_true == 1) & (preds.y_pred == 1)).sum())
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "text" in d.value.columns)  # after the confused-pairs table
     assert len(table) == expected > 0
     assert {"text", "true", "predicted", "confidence"} <= set(table.columns)
     assert np.all(np.diff(table["confidence"].to_numpy()) <= 0)  # most confident first

@@ -177,19 +177,20 @@ def test_errors_suspicion_confusable_words_and_cell_case_file(lab, downloads):
 
     preds = artifacts.load_predictions("spam-tfidf")
     at = ok(page("errors", "spam-tfidf", **{"errors-true": "spam", "errors-pred": "ham"}))
-    table = at.dataframe[0].value
+    assert list(at.dataframe[0].value.columns[:3]) == ["true", "predicted", "count"]  # the confused pairs
+    table = at.dataframe[1].value
     assert {"suspicion", "label issue?"} <= set(table.columns)
     n_cell = int(((preds.y_true == preds.labels.index("spam")) & (preds.y_pred == preds.labels.index("ham"))).sum())
     assert len(table) == n_cell > 0
-    words = at.dataframe[1].value
+    words = at.dataframe[2].value
     assert list(words.columns[:2]) == ["word", "score"] and len(words) > 0
     assert any("Why “spam” → “ham”" in m.value for m in at.markdown)
-    mean = at.dataframe[2].value  # linear attributions: the cell's mean is computed straight away
+    mean = at.dataframe[3].value  # linear attributions: the cell's mean is computed straight away
     assert {"word", "mean_value", "n_texts"} <= set(mean.columns)
     assert any("of 52 texts" in c.value or "texts (seeded sample)" in c.value for c in at.caption)
     at.radio(key="errors-sort-cell").set_value("suspicion").run()
     ok(at)
-    assert np.all(np.diff(at.dataframe[0].value["suspicion"].to_numpy()) <= 0)
+    assert np.all(np.diff(at.dataframe[1].value["suspicion"].to_numpy()) <= 0)
     html = html_of(downloads, "case-file-spam-tfidf-spam-as-ham")
     assert "Words over-represented in the cell" in html and str(words["word"].iloc[0]) in html
 

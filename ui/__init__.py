@@ -27,7 +27,7 @@ from core import plots_explain as xplots
 from core.explain import render
 from core.safety import MAX_TEXT_CHARS, clean_text, csv_bytes, csv_cell, csv_safe, fmt, md_escape
 
-from .analysis import attention_of, attention_summary, attention_view, confusable_words, label_quality
+from .analysis import attention_of, attention_summary, attention_view, chunk_view, confusable_words, label_quality
 from .cache import (
     artifact_info,
     artifact_infos,
@@ -88,6 +88,7 @@ from .explain import (
     needs_compute,
     shap_warmup,
     show_attribution,
+    show_text,
 )
 from .forms import families, param_fields, param_widget
 from .jobs import job_monitor, jobs_running, start_bench, start_compress, start_job, start_zoo
@@ -107,7 +108,7 @@ from .scoring import SHIFT_COLUMNS, compare_on, evaluated_on, evaluations_of, pa
 __all__ = [
     "plots", "xplots", "render", "MAX_TEXT_CHARS", "clean_text", "csv_bytes", "csv_cell", "csv_safe", "fmt",
     "md_escape",
-    "attention_of", "attention_summary", "attention_view", "confusable_words", "label_quality",
+    "attention_of", "attention_summary", "attention_view", "chunk_view", "confusable_words", "label_quality",
     "artifact_info", "artifact_infos", "bench_runs", "changed_predictions", "delete_model", "load_model",
     "load_predictions", "locked_model", "model_id", "predict_one", "predict_proba", "refresh_artifacts",
     "KNOWN_ERRORS", "PAGE_COMPARE", "PAGE_COMPRESSION", "PAGE_CURVES", "PAGE_DATASET", "PAGE_EMBEDDINGS",
@@ -116,7 +117,7 @@ __all__ = [
     "describe_dataset", "dataset_list", "dataset_versions", "free_dataset_name", "load_dataset", "read_upload", "refresh_datasets", "save_upload",
     "EMBED_CAP", "EMBED_FAMILIES", "embed_families", "embed_sample", "projection",
     "COLOUR_LEGEND", "attribution_bar", "explain_controls", "explain_text", "explainers", "mean_attribution",
-    "needs_compute", "shap_warmup", "show_attribution",
+    "needs_compute", "shap_warmup", "show_attribution", "show_text",
     "families", "param_fields", "param_widget",
     "job_monitor", "jobs_running", "start_bench", "start_compress", "start_job", "start_zoo",
     "dataset_and_models", "model_and_predictions", "model_label", "pick_dataset", "pick_model", "pick_models",

@@ -59,6 +59,22 @@ def attention_summary(name: str, text: str) -> dict[str, tuple[list[str], np.nda
     return _attention_summary(name, artifacts.stamp(name), clean_text(text)[0])
 
 
+@st.cache_data(max_entries=32, show_spinner="Scoring every window of the text…")
+def _chunks(name: str, stamp: str, text: str) -> dict[str, Any]:
+    with locked_model(name) as model:
+        spans, proba = model.chunk_proba(text)
+        config = getattr(model, "config", None) or getattr(model, "meta", None) or {}
+        return {"spans": spans, "proba": proba, "chunking": getattr(model, "chunking", None) or
+                config.get("chunking") or "off", "max_length": config.get("max_length"),
+                "stride": config.get("stride")}
+
+
+def chunk_view(name: str, text: str) -> dict[str, Any]:
+    """model.chunk_proba(text) of artifact `name` (cached per text): spans [(start_char, end_char)], proba
+    (n_chunks, k), and the model's chunking ("off" / "mean" / "max"), max_length and stride."""
+    return _chunks(name, artifacts.stamp(name), clean_text(text)[0])
+
+
 def _stamp(name: str, evaluation: str | None) -> str:
     """Cache key of the stored predictions read: the artifact's stamp, plus the evaluation record's."""
     return artifacts.stamp(name) + (f"|{evaluation_stamp(name, evaluation)}" if evaluation else "")

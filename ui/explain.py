@@ -113,13 +113,28 @@ def attribution_bar(tokens: Sequence[str], values: Any, class_name: str, top: in
     return fig
 
 
-def show_attribution(attr: TokenAttribution, class_name: str, key: str, top: int = 15) -> None:
+def show_text(text: str, tokens: Sequence[str] | None = None, values: Any = None,
+              max_height: int | None = None) -> None:
+    """`text` once, paragraph breaks kept, its words coloured by any explainer's (tokens, values)
+    (core.explain.render.text_html: every word escaped; only <br> and the chips are markup). max_height: pixels
+    of a scroll box for long texts."""
+    st.markdown(render.text_html(text, tokens, values, fmt="{:+.3f}", inline=True, max_height=max_height),
+                unsafe_allow_html=True)
+
+
+def show_attribution(attr: TokenAttribution, class_name: str, key: str, top: int = 15, text: str | None = None,
+                     chips: bool = True) -> None:
     """Coloured tokens (escaped) and a bar chart of the `top` tokens, in the dashboard's colours; the explainer's
-    notice first, if any (e.g. SHAP explained only the first MAX_SHAP_WORDS words of a long text)."""
+    notice first, if any (e.g. SHAP explained only the first MAX_SHAP_WORDS words of a long text).
+    text: colour the words of this text (paragraphs kept, `show_text`) instead of listing the tokens;
+    chips=False: the bar chart only (the page colours the text elsewhere)."""
     notice = (attr.extra or {}).get("notice")
     if notice:
         st.info(md_escape(notice), icon=":material/info:")
-    show_tokens(attr.tokens, attr.values)
+    if chips and text is not None:
+        show_text(text, attr.tokens, attr.values)
+    elif chips:
+        show_tokens(attr.tokens, attr.values)
     st.plotly_chart(attribution_bar(attr.tokens, attr.values, class_name, top=top), key=key)
 
 

@@ -23,6 +23,9 @@ ui.page_header(
     "sequence length), duplicates and train/test leakage. Or upload your own file.",
 )
 
+#: above this many classes, text lengths are drawn as one box per class instead of overlaid histograms
+BOXES_ABOVE = 10
+
 stats_tab, upload_tab = st.tabs(["Statistics", "Upload your own file"])
 
 
@@ -71,12 +74,17 @@ def stats_view(stats: dict[str, Any]) -> None:
     unit = st.radio("Measure length in", units, horizontal=True, key="dataset-unit",
                     format_func=lambda u: {"chars": "characters", "tokens": "model tokens"}.get(u, u))
     block = lengths.get(unit, {})
-    st.caption(f"Histogram of text length per class ({block.get('unit', unit)}; the last bar also holds the longest "
-               f"0.5%). Tokens are counted with {stats.get('tokenizer', 'the default tokenizer')}.")
     hist = block.get("histogram") or {}
+    boxes = len(hist.get("counts") or {}) > BOXES_ABOVE  # overlaid histograms of many classes are unreadable
+    st.caption((f"Text length per class as box plots ({block.get('unit', unit)}; box = quartiles from the "
+                "histogram bins, whiskers = min to 95th percentile)" if boxes else
+                f"Histogram of text length per class ({block.get('unit', unit)}; the last bar also holds the longest "
+                "0.5%)") + f". Tokens are counted with {stats.get('tokenizer', 'the default tokenizer')}.")
     if hist.get("edges"):
-        st.plotly_chart(ui.plots.length_histogram_binned(hist["edges"], hist["counts"], unit=block.get("unit", unit)),
-                        key="dataset-lengths")
+        u = block.get("unit", unit)
+        fig = (ui.plots.length_boxes_binned(hist["edges"], hist["counts"], unit=u, percentiles=block.get("per_class"))
+               if boxes else ui.plots.length_histogram_binned(hist["edges"], hist["counts"], unit=u))
+        st.plotly_chart(fig, key="dataset-lengths")
     pct = pd.DataFrame({"all": block.get("overall", {}), **block.get("per_class", {})}).T
     pct.index.name = "class"
     pct = pct.reset_index()

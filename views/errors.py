@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.confusion import cluster_order, confused_pairs, default_subset
 from core.evaluate import confusion_cell_indices, confusion_counts, label_counts, label_outcome_indices, top_confusion
 
 #: Rows drawn in an examples table: the browser table stays light on a 50,000-text test split (the CSV
@@ -15,6 +16,8 @@ MAX_EXPLAIN_CHOICES = 200
 MAX_MEAN_TEXTS = 30
 #: Multi-label view: what the "Show" choice lists -> core.evaluate.LABEL_OUTCOMES key.
 OUTCOMES = {"false negatives (missed)": "fn", "false positives (wrongly predicted)": "fp", "true positives": "tp"}
+#: Rows of the most-confused-pairs table.
+MAX_PAIRS = 200
 
 ui.page_header(
     "Errors",
@@ -95,23 +98,77 @@ def show_examples(idx: np.ndarray, file_name: str, extra: dict[str, np.ndarray] 
     return df
 
 
-def multiclass_view() -> None:
-    y_true, y_pred = preds.y_true.astype(int), preds.y_pred
-    counts = confusion_counts(y_true, y_pred, k)
-    st.metric("Test accuracy", f"{(y_true == y_pred).mean():.1%}", help=f"{len(y_true):,} test texts")
+def open_cell(cell: tuple[str, str], origin: str) -> None:
+    """Point the cell selectboxes at (true, predicted) once per new choice from `origin` ("pairs" / "matrix"), so
+    a later change of the selectboxes is not undone by the same, still-selected row or point."""
+    if st.session_state.get(f"_errors_{origin}") != (name, cell):
+        st.session_state[f"_errors_{origin}"] = (name, cell)
+        st.session_state["errors-true"], st.session_state["errors-pred"] = cell
+
+
+def pairs_panel(counts: np.ndarray) -> None:
+    """The most confused (true, predicted) pairs, sortable; selecting a row opens that cell below."""
+    st.subheader("Most confused pairs")
+    rows = confused_pairs(counts, labels, top=MAX_PAIRS)
+    if not rows:
+        st.info("No confusion: every test text is predicted as its true class.", icon=":material/check_circle:")
+        return
+    pairs = pd.DataFrame({"true": [r["true_label"] for r in rows], "predicted": [r["predicted_label"] for r in rows],
+                          "count": [r["count"] for r in rows],
+                          "% of true class": [100 * r["share"] for r in rows]})
+    st.caption(f"{len(pairs):,} pairs{' (top ' + str(MAX_PAIRS) + ')' if len(pairs) == MAX_PAIRS else ''}; "
+               "select a row to read its texts below, click a column header to sort.")
+    event = st.dataframe(pairs, hide_index=True, on_select="rerun", selection_mode="single-row",
+                         key=f"errors-pairs-{name}" + (f"-{evaluation}" if evaluation else ""), height=min(38 + 35 * len(pairs), 350), column_config={
+                             "% of true class": st.column_config.ProgressColumn(
+                                 "% of true class", min_value=0.0, max_value=100.0, format="%.1f%%")})
+    chosen = (event.selection.rows if event else None) or []
+    if chosen:
+        row = pairs.iloc[int(chosen[0])]
+        open_cell((str(row["true"]), str(row["predicted"])), "pairs")
+
+
+def matrix_panel(counts: np.ndarray) -> None:
+    """The confusion matrix of a class subset, ordered by confusion clusters; a click opens a cell."""
+    st.subheader("Confusion matrix")
+    c1, c2 = st.columns([3, 1])
+    shown = c1.multiselect("Classes shown", labels, default=[labels[i] for i in default_subset(counts)],
+                           key=f"errors-classes-{name}",
+                           help="Default: every class up to 20 classes, else the classes of the most confused pairs.")
+    order = c2.radio("Order", ["confusion clusters", "dataset order"], key="errors-order",
+                     help="Confusion clusters put classes that are mistaken for each other side by side "
+                          "(hierarchical clustering of the symmetrised error rates).")
     normalized = st.toggle("Normalise each row (share of the true class)", key="errors-normalized")
-    event = st.plotly_chart(ui.plots.confusion_heatmap(counts, labels, normalized=normalized),
-                            on_select="rerun", selection_mode="points", key=f"errors-cm-{name}")
+    sel = [labels.index(x) for x in shown] or list(range(k))
+    if order == "confusion clusters":
+        sel = [sel[i] for i in cluster_order(counts[np.ix_(sel, sel)])]
+    st.caption(f"{len(sel)} of {k} classes shown. Correct predictions (the diagonal) are pale blue; errors have "
+               "their own scale from light orange (1) to dark red, empty cells are blank.")
+    fig = ui.plots.confusion_heatmap(counts[np.ix_(sel, sel)], [labels[i] for i in sel], normalized=normalized,
+                                     indices=sel, row_totals=counts.sum(axis=1)[sel])
+    # Square cells keep every label readable, so a matrix of many classes is wider than the page: it scrolls
+    # sideways in its own box (our CSS, built from a number only) instead of being squeezed to the page width.
+    width = int(fig.layout.width)
+    st.html(f"<style>.st-key-errors-cm-box {{overflow-x:auto;overflow-y:hidden}} .st-key-errors-cm-box > div "
+            f"{{min-width:{width}px;width:{width}px}}</style>")
+    with st.container(key="errors-cm-box"):
+        event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=f"errors-cm-{name}",
+                                width=width)
     # A click on the chart sets the two selectboxes below (they stay the fallback and show the choice).
     points = (event.selection.points if event else None) or []
     clicked = next((p for p in points if p.get("customdata")), None)
     if clicked is not None:
         data = clicked["customdata"]  # [true index, predicted index, ...]; Streamlit 1.6x sends {"0": .., "1": ..}
         at = (lambda i: data[str(i)]) if isinstance(data, dict) else data.__getitem__
-        cell = (labels[int(at(0))], labels[int(at(1))])
-        if st.session_state.get("_errors_clicked") != (name, cell):
-            st.session_state["_errors_clicked"] = (name, cell)
-            st.session_state["errors-true"], st.session_state["errors-pred"] = cell
+        open_cell((labels[int(at(0))], labels[int(at(1))]), "matrix")
+
+
+def multiclass_view() -> None:
+    y_true, y_pred = preds.y_true.astype(int), preds.y_pred
+    counts = confusion_counts(y_true, y_pred, k)
+    st.metric("Test accuracy", f"{(y_true == y_pred).mean():.1%}", help=f"{len(y_true):,} test texts")
+    pairs_panel(counts)
+    matrix_panel(counts)
     if st.session_state.get("errors-true") not in labels or st.session_state.get("errors-pred") not in labels:
         i, j = top_confusion(counts)  # default: the most frequent confusion
         st.session_state["errors-true"], st.session_state["errors-pred"] = labels[i], labels[j]

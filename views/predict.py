@@ -9,6 +9,11 @@ from core.explain.agreement import rank_agreement
 from core.explain.attention import drop_special
 
 MAX_CHARS = ui.MAX_TEXT_CHARS  # what a model reads; the box takes more so the cut can be reported
+#: a text longer than this (characters) is shown once, in a scroll box, coloured by the explanation chosen there
+LONG_TEXT_CHARS = 1500
+#: height (px) of that scroll box and of a window's excerpt
+TEXT_BOX_PX = 360
+EXCERPT_PX = 180
 
 ui.page_header(
     "Predict",
@@ -40,6 +45,19 @@ if notice:
 if not text.strip():
     st.info("Enter a text above to see the model's prediction.", icon=":material/edit_note:")
     st.stop()
+long_text = len(text) > LONG_TEXT_CHARS
+
+
+class Colourings(dict):
+    """Word colourings of one model's panels {what: (tokens, values)}. A short text is coloured in each panel;
+    a long one is shown once (`text_panel`) and coloured by the one colouring chosen there."""
+
+    def show(self, what: str, tokens, values) -> None:
+        self[what] = (list(tokens), values)
+        if not long_text:
+            ui.show_text(text, tokens, values)
+        else:
+            st.caption(f"Coloured on the text above: choose “{ui.md_escape(what)}”.")
 
 
 def probabilities_panel(name: str, proba: np.ndarray) -> None:
@@ -59,7 +77,7 @@ def probabilities_panel(name: str, proba: np.ndarray) -> None:
     st.plotly_chart(ui.plots.probability_bars(proba, labels, threshold=threshold), key=f"predict-proba-chart-{name}")
 
 
-def contributions_panel(name: str, proba: np.ndarray) -> None:
+def contributions_panel(name: str, proba: np.ndarray, colour: Colourings) -> None:
     """Words that pushed each chosen class: coefficient × tf-idf weight (models with "contributions")."""
     labels, multilabel = labels_of(name)
     if not ui.panel(name, "contributions", "Why: words that pushed each class",
@@ -83,10 +101,10 @@ def contributions_panel(name: str, proba: np.ndarray) -> None:
         with cols[i % len(cols)]:
             st.plotly_chart(ui.plots.contribution_bars(tokens, weights, label), key=f"predict-contrib-{name}-{label}")
             st.markdown(f"**{ui.md_escape(label)}** in the text:")
-            ui.show_tokens(tokens, weights)
+            colour.show(f"contributions towards {label}", tokens, weights)
 
 
-def attention_panel(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
+def attention_panel(name: str, colour: Colourings) -> dict[str, tuple[list[str], np.ndarray]]:
     """Attention (models with "attention"): a layer x head heatmap with head average and rollout, and the first
     row ([CLS]) as coloured words; RNN attention pooling shows its pooling weights. Word pieces are merged into
     words. Returns per-word attention {view: (words, scores)} for the agreement score and the case file."""
@@ -100,7 +118,7 @@ def attention_panel(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
         tokens, scores = ui.attention_summary(name, text)["pooling weights"]
         st.caption("This model pools its per-word states with learned attention: each word's weight in the sentence "
                    "vector (the weights sum to 1).")
-        ui.show_tokens(tokens, scores)
+        colour.show("pooling weights", tokens, scores)
         st.plotly_chart(ui.attribution_bar(tokens, scores, "the sentence vector", title="Largest pooling weights"),
                         key=f"predict-att-pool-{name}")
         return ui.attention_summary(name, text)
@@ -122,11 +140,11 @@ def attention_panel(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
     words, row = drop_special(tokens, first_row)
     first = tokens[0].replace("`", "'")  # shown as inline code: a backtick would end it
     st.markdown(f"**What `{first}` attends to** ({where}, {who}; special tokens hidden):")
-    ui.show_tokens(words, row)
+    colour.show(f"what {first} attends to ({where}, {who})", words, row)
     return ui.attention_summary(name, text)
 
 
-def explanation_panel(name: str, proba: np.ndarray):
+def explanation_panel(name: str, proba: np.ndarray, colour: Colourings):
     """Why the model gave one class its score: SHAP (any model), exact linear contributions (TF-IDF) or
     integrated gradients (torch models), as coloured words and a bar chart. Returns the TokenAttribution or None."""
     labels, _ = labels_of(name)
@@ -153,7 +171,11 @@ def explanation_panel(name: str, proba: np.ndarray):
     if len(attr.tokens) == 0:
         st.info("No word of this text carries any weight for this class.", icon=":material/info:")
         return attr
-    ui.show_attribution(attr, label, key=f"predict-x-chart-{name}")
+    what = f"{explainer.title} towards {label}"
+    colour[what] = (list(attr.tokens), attr.values)
+    if long_text:
+        st.caption(f"Coloured on the text above: choose “{ui.md_escape(what)}”.")
+    ui.show_attribution(attr, label, key=f"predict-x-chart-{name}", text=text, chips=not long_text)
     return attr
 
 
@@ -171,6 +193,51 @@ def agreement_panel(attention: dict, attr) -> dict[str, float]:
     return rhos
 
 
+def chunks_panel(name: str, proba: np.ndarray) -> None:
+    """A text longer than the model reads at once ("chunks" models): its windows' probabilities, and the window
+    that decided (highest probability of the predicted class) with its excerpt."""
+    info_m = ui.artifact_info(name)
+    if info_m is None or "chunks" not in info_m.capabilities:
+        return
+    view = ui.chunk_view(name, text)
+    spans, cp = view["spans"], np.asarray(view["proba"])
+    if len(spans) < 2:
+        return  # the text fits one window: nothing was cut or combined
+    labels, _ = labels_of(name)
+    top = int(np.argmax(proba))
+    decided = int(np.argmax(cp[:, top]))
+    how = {"mean": "the window probabilities are averaged", "max": "each class takes its highest window "
+           "probability"}.get(view["chunking"])
+    st.subheader("Long text: which part decided")
+    if how:
+        st.caption(f"The model reads at most {view['max_length']} word pieces at a time, so this text was read as "
+                   f"{len(spans)} overlapping windows ({view['stride']} pieces of overlap) and {how} "
+                   "(chunked inference, recorded with the model).")
+    else:
+        st.caption(f"Chunking is off for this model: it read only the first {view['max_length']} word pieces "
+                   f"(window 1). The chart shows what the other {len(spans) - 1} windows would say.")
+    classes = [int(j) for j in np.argsort(-proba)[:3]]
+    st.plotly_chart(ui.plots.chunk_probabilities(cp, labels, classes, highlight=decided),
+                    key=f"predict-chunks-{name}")
+    a, b = spans[decided]
+    st.markdown(f"**Window {decided + 1} of {len(spans)}** (characters {a:,}–{b:,}) gives "
+                f"“{ui.md_escape(labels[top])}” its highest probability, {cp[decided, top]:.1%}:")
+    ui.show_text(text[a:b], max_height=EXCERPT_PX)
+
+
+def text_panel(name: str, colour: Colourings) -> None:
+    """A long text, once: a scroll box with its paragraphs, coloured by one of the panels' colourings."""
+    st.subheader("The text")
+    options = ["no colours", *colour]
+    choice = st.selectbox("Colour the words by", options, index=len(options) - 1, key=f"predict-text-colour-{name}",
+                          help="Each explanation below colours the words; a long text is shown once, here.")
+    tokens, values = colour.get(choice, (None, None))
+    paragraphs = sum(1 for p in text.split("\n\n") if p.strip())
+    st.caption(f"{len(text):,} characters in {paragraphs:,} paragraph(s); scroll inside the box. "
+               + (ui.COLOUR_LEGEND if tokens is not None else ""))
+    ui.show_text(text, tokens, values, max_height=TEXT_BOX_PX)
+
+
 def model_view(name: str) -> dict | None:
     """Every panel for one model; returns what the case file needs (None if prediction failed)."""
     proba = None
@@ -179,19 +246,27 @@ def model_view(name: str) -> dict | None:
     if proba is None:
         return None
     out = {"proba": proba, "labels": labels_of(name)[0], "attention": {}, "attr": None, "agreement": {}}
+    colour = Colourings()
     with st.container(border=True):
         probabilities_panel(name, proba)
     with st.container():
+        with ui.guard("Could not score the windows of the text"):
+            chunks_panel(name, proba)
+    text_box = st.container()  # filled last (a long text only), once every panel has offered its colouring
+    with st.container():
         with ui.guard("Could not compute word contributions"):
-            contributions_panel(name, proba)
+            contributions_panel(name, proba, colour)
     with st.container():
         with ui.guard("Could not compute attention"):
-            out["attention"] = attention_panel(name)
+            out["attention"] = attention_panel(name, colour)
     with st.container():
         with ui.guard("Could not explain the prediction"):
-            out["attr"] = explanation_panel(name, proba)
+            out["attr"] = explanation_panel(name, proba, colour)
         with ui.guard("Could not compare attention with the attribution"):
             out["agreement"] = agreement_panel(out["attention"], out["attr"])
+    if long_text:
+        with text_box:
+            text_panel(name, colour)
     return out
 
 

@@ -8,6 +8,8 @@ machine; measured with /tmp probes, repeat with `python -m core bench`). Export:
 
 Stored (`OnnxClassifier.save`): model.onnx (int8 graph; ONNX protobuf, no pickle), tokenizer/ (HF), onnx.json.
 It predicts and embeds ([CLS] state); it has no attention weights and no gradients (use the parent for those).
+Long texts are read as the parent reads them: its chunking and stride (core.models.chunking) are copied into
+onnx.json; an export made before chunking existed reads truncated texts.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ class OnnxClassifier(TextClassifier):
     """HF tokenizer + ONNX Runtime session over (input_ids, attention_mask[, token_type_ids]) -> (logits, cls)."""
 
     kind = KIND
-    capabilities = frozenset({"embed", "tokens"})
+    capabilities = frozenset({"chunks", "embed", "tokens"})
 
     def __init__(self, model_path: Path, tokenizer: Any, meta: dict[str, Any], threads: int | None = None) -> None:
         import onnxruntime as ort
@@ -73,9 +75,36 @@ class OnnxClassifier(TextClassifier):
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        from ..models import chunking as ch
         from ..models.torch_base import logits_to_proba
 
-        return logits_to_proba(self._run(texts, 0), self.multilabel)
+        how = self.meta.get("chunking") or ch.LEGACY_CHUNKING
+        if how == "off" or not len(texts):
+            return logits_to_proba(self._run(texts, 0), self.multilabel)
+        w = self._windows(texts)
+        logits = ch.aggregate_logits(self._window_logits(w), w.sample, len(texts), how, self.multilabel,
+                                     logits_to_proba)
+        return logits_to_proba(logits, self.multilabel)
+
+    def _windows(self, texts: Sequence[str]):
+        from ..models import chunking as ch
+
+        return ch.windows(self.tokenizer, texts, int(self.meta["max_length"]),
+                          int(self.meta.get("stride", ch.DEFAULT_STRIDE)))
+
+    def _window_logits(self, w) -> np.ndarray:
+        from ..models import chunking as ch
+
+        run = lambda arrays: self.session.run(None, {k: arrays[k] for k in self.input_names})[0]  # noqa: E731
+        return ch.window_logits(w, run, len(self.labels), int(self.meta["max_length"]),
+                                self.tokenizer.pad_token_id or 0)
+
+    def chunk_proba(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """"chunks": ([(start_char, end_char)] per window, (n_chunks, k) window probabilities)."""
+        from ..models.torch_base import logits_to_proba
+
+        w = self._windows([text])
+        return w.spans, logits_to_proba(self._window_logits(w), self.multilabel)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(n, hidden) [CLS] state of the final encoder layer (as the parent's embed(pooling="cls"))."""
@@ -161,6 +190,7 @@ def build_onnx_int8(teacher: Any, settings: dict[str, Any], progress: ProgressCa
         progress(1, 2, "int8-onnx: quantizing")
         meta = {"labels": list(base.labels), "multilabel": base.multilabel, "threshold": base.threshold,
                 "max_length": base.max_length, "hidden": base.hidden_size, "n_parameters": base.n_parameters(),
+                "chunking": base.chunking, "stride": int(base.config.get("stride", 0)),
                 "base_kind": base.kind, "quantization": "onnxruntime dynamic int8, per-channel weights"}
         model = OnnxClassifier(tmp / "int8.onnx", base.tokenizer, meta)
     finally:

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Same pattern as core.base.simple_tokenize (words and single punctuation marks), with offsets.
-WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+from ..base import WORD_PATTERN
+
+#: core.base.simple_tokenize's pattern (words with their contractions, single punctuation marks), with offsets.
+WORD_RE = WORD_PATTERN
 
 #: Tokens that stand for no characters of the text: BERT's, RoBERTa / SentencePiece's, and the from-scratch
 #: tokenizers' (core.tokenization.SPECIALS: "<pad>", "<cls>"; "<sep>" for a pair separator).

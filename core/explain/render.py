@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .attribution import TokenAttribution
+from .attribution import TokenAttribution, align_to_words, word_spans
 
 # The dashboard's convention everywhere (core.plots.POSITIVE / NEGATIVE, tokens_html): blue = towards the class.
 POSITIVE = (47, 111, 176)  # blue "#2f6fb0": pushes towards the class
@@ -73,6 +73,47 @@ def tokens_html(tokens: Sequence[str], values, *, max_abs: float | None = None, 
              f"{esc(t)}</span>" for t, x in zip(tokens, v)]
     box = f' style="{INLINE_STYLE["tokens"]}"' if inline else ""
     return Safe(f'<div class="tokens"{box}>' + " ".join(spans) + "</div>")
+
+
+def _gap_html(gap: str) -> str:
+    """What separates two chips: the text between them is whitespace only; newlines become <br> (a blank line
+    between paragraphs stays a blank line), anything else one space."""
+    n = gap.count("\n")
+    return "<br>" * min(n, 2) if n else (" " if gap else "")
+
+
+def text_html(text: str, tokens: Sequence[str] | None = None, values=None, *, max_abs: float | None = None,
+              fmt: str = "{:+.4f}", inline: bool = False, max_height: int | None = None) -> Safe:
+    """The whole `text` as chips of its `core.base.simple_tokenize` words, paragraph breaks kept.
+
+    tokens / values: any explainer's units (word pieces, SHAP words, vocabulary terms) mapped onto the words by
+    `align_to_words`; words with no value stay plain text (None: the plain text). Every word is escaped
+    and only the line breaks this module writes are markup. max_height: pixels of a scroll box holding the text
+    (long texts stay one screen high), else the text takes its height.
+    """
+    spans = word_spans(text)
+    words = [text[a:b] for a, b in spans]
+    if tokens is None:
+        v = np.zeros(len(words))
+    else:
+        words, v = align_to_words(list(tokens), values, text)
+    finite = np.abs(v[np.isfinite(v)])
+    max_abs = (float(finite.max()) if len(finite) else 0.0) if max_abs is None else max_abs
+    tok = f";{INLINE_STYLE['tok']}" if inline else ""
+    parts, cursor = [], 0
+    for (a, b), word, x in zip(spans, words, v):
+        parts.append(_gap_html(text[cursor:a]))
+        if x and np.isfinite(x):  # only coloured words get a chip: a 25,000-character text stays light HTML
+            parts.append(f'<span class="tok" style="background:{colour(x, max_abs)}{tok}" '
+                         f'title="{esc(fmt.format(x))}">{esc(word)}</span>')
+        else:
+            parts.append(esc(word))
+        cursor = b
+    style = INLINE_STYLE["tokens"] if inline else ""
+    if max_height:
+        style += f";max-height:{int(max_height)}px;overflow-y:auto;border:1px solid #ddd;padding:.4em;border-radius:4px"
+    box = f' style="{style.lstrip(";")}"' if style else ""
+    return Safe(f'<div class="tokens text-chips"{box}>' + "".join(parts) + "</div>")
 
 
 def attribution_html(attr: TokenAttribution, class_name: str | None = None, max_abs: float | None = None) -> Safe:

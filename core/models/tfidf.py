@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from ..base import TextClassifier, simple_tokenize
+from ..base import WORD_PATTERN, TextClassifier, simple_tokenize
 from ..errors import ArtifactError
 from . import training_attributes
 
@@ -45,7 +45,7 @@ FORMAT_VERSION = 1
 _VEC_KEYS = ("analyzer", "ngram_range", "lowercase", "token_pattern", "strip_accents", "norm", "use_idf",
              "smooth_idf", "sublinear_tf", "binary", "min_df", "max_df", "max_features")
 _WS = re.compile(r"\S+")
-_DISPLAY = re.compile(r"\w+|[^\w\s]", re.UNICODE)  # the units of core.base.simple_tokenize
+_DISPLAY = WORD_PATTERN  # the units of core.base.simple_tokenize
 
 
 #: names defined by the training module core/models/tfidf_fit.py, imported from it on first use

@@ -37,6 +37,7 @@ e.g. `emb, batch = clf.input_embeddings([text])`, then
 """
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 from collections.abc import Sequence
@@ -47,8 +48,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import Attention, GradientTarget, TextClassifier
+from ..base import WORD_PATTERN, Attention, GradientTarget, TextClassifier
 from ..errors import CapabilityError, ParamError
+from . import chunking as ch
 from . import read_config, training_attributes
 from .heads import build_head
 from .torch_base import logits_to_proba, predict_logits, torch_gradient_target
@@ -73,21 +75,23 @@ def word_groups(pieces: list[str], word_ids: list[int | None], text: str | None 
     """Merge word pieces into display words.
 
     Returns (words, index) where index[t] is the word of piece t. Special tokens ([CLS], [SEP]; word id None)
-    stay words of their own. Word text comes from `text[offsets]` when given (keeps the original casing),
-    else from the pieces with '##' stripped.
+    stay words of their own. With `text` and `offsets`, pieces are grouped by the `core.base.simple_tokenize`
+    word they fall in (so "isn't" and "John's" stay one word although BERT splits them into three) and the word
+    text comes from `text` (original casing); otherwise by the tokenizer's word ids, '##' stripped.
     """
+    if text is not None and offsets is not None:
+        spans = [m.span() for m in WORD_PATTERN.finditer(text)]
+        starts = [a for a, _ in spans]
+        word_ids = [None if wid is None else max(bisect.bisect_right(starts, offsets[t][0]) - 1, 0)
+                    for t, wid in enumerate(word_ids)]
     words: list[str] = []
     index: list[int] = []
     last: int | None = None
-    start = 0  # character offset where the current word begins
-    with_text = text is not None and offsets is not None
-    for t, (piece, wid) in enumerate(zip(pieces, word_ids)):
+    for piece, wid in zip(pieces, word_ids):
         if wid is None or wid != last:  # a new word (or a special token)
-            start = offsets[t][0] if with_text else 0
-            words.append(text[start:offsets[t][1]] if with_text and wid is not None else piece)
-        elif with_text:
-            words[-1] = text[start:offsets[t][1]]
-        else:
+            words.append(text[spans[wid][0]:spans[wid][1]] if offsets is not None and text is not None
+                         and wid is not None else piece)
+        elif text is None or offsets is None:
             words[-1] += piece[2:] if piece.startswith("##") else piece
         index.append(len(words) - 1)
         last = wid
@@ -121,7 +125,7 @@ class TransformerClassifier(TextClassifier):
     """A pretrained encoder + head. Build with `transformer_fit.create(...)` / `build(...)`, train with `fit`."""
 
     kind = KIND
-    capabilities = frozenset({"attention", "embed", "gradients", "tokens"})
+    capabilities = frozenset({"attention", "chunks", "embed", "gradients", "tokens"})
 
     def __init__(self, net: EncoderClassifier, tokenizer: Any, labels: list[str], multilabel: bool,
                  config: dict[str, Any], threshold: float = 0.5) -> None:
@@ -130,7 +134,7 @@ class TransformerClassifier(TextClassifier):
         self.labels = list(labels)
         self.multilabel = bool(multilabel)
         self.threshold = float(threshold)
-        self.config = dict(config)  # backbone, head, head_options, mode, max_length, penalised_words, ...
+        self.config = dict(config)  # backbone, head, head_options, mode, max_length, penalised_words, chunking, ...
         self.adapter_files: dict[str, bytes] = {}
         self._penalised = {w.lower() for w in self.config.get("penalised_words") or []}
         self._attn_lock = threading.Lock()
@@ -169,19 +173,8 @@ class TransformerClassifier(TextClassifier):
         return batch
 
     def _penalty_mask(self, enc: Any, texts: list[str]) -> torch.Tensor:
-        offsets = enc["offset_mapping"].tolist()
-        mask = torch.zeros(enc["input_ids"].shape, dtype=torch.float32)
-        for i, text in enumerate(texts):
-            wids = enc.word_ids(i)
-            spans: dict[int, list[int]] = {}
-            for t, w in enumerate(wids):
-                if w is not None:
-                    spans.setdefault(w, []).append(t)
-            for ts in spans.values():
-                word = text[offsets[i][ts[0]][0]:offsets[i][ts[-1]][1]].lower()
-                if word in self._penalised:
-                    mask[i, ts] = 1.0
-        return mask
+        rows = [ch.word_mask(enc, i, text, self._penalised) for i, text in enumerate(texts)]
+        return torch.tensor(rows, dtype=torch.float32).reshape(enc["input_ids"].shape)
 
     def _pieces_and_words(self, text: str) -> tuple[dict[str, torch.Tensor], list[str], list[str], list[int]]:
         enc, pieces, words, index = split_words(self.tokenizer, text, self.max_length)
@@ -199,15 +192,41 @@ class TransformerClassifier(TextClassifier):
         return text_words(self.tokenizer, *self._pieces_and_words(text)[1:])
 
     # ------------------------------------------------------------------ inference
+    @property
+    def chunking(self) -> str:
+        """How a text longer than max_length is read: "off" (truncated), "mean" or "max" (core.models.chunking)."""
+        return str(self.config.get("chunking") or ch.LEGACY_CHUNKING)
+
     def predict_logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """(n, k) float32 logits (length-sorted batches, inference mode)."""
+        """(n, k) float32 logits (length-sorted batches, inference mode). With chunking on, a text longer than
+        max_length gets the logits of its aggregated window probabilities (`core.models.chunking`)."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), np.float32)
-        return predict_logits(self.net, self.encode, texts, batch_size)
+        if self.chunking == "off":
+            return predict_logits(self.net, self.encode, texts, batch_size)
+        w = self._windows(texts)
+        return ch.aggregate_logits(self._window_logits(w), w.sample, len(texts), self.chunking, self.multilabel,
+                                   logits_to_proba)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return logits_to_proba(self.predict_logits(texts), self.multilabel)
+
+    def _windows(self, texts: Sequence[str]) -> ch.Windows:
+        return ch.windows(self.tokenizer, texts, self.max_length, int(self.config.get("stride",
+                                ch.DEFAULT_STRIDE)), self._penalised or None)
+
+    @torch.inference_mode()
+    def _window_logits(self, w: ch.Windows) -> np.ndarray:
+        self.net.eval()
+        run = lambda arrays: self.net(**{k: torch.from_numpy(v) for k, v in arrays.items()}).float().numpy()  # noqa: E731
+        return ch.window_logits(w, run, len(self.labels), self.max_length, self.tokenizer.pad_token_id or 0)
+
+    def chunk_proba(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """"chunks": ([(start_char, end_char)] of each window of `text`, (n_chunks, k) window probabilities).
+        Windows of max_length word pieces overlapping by the model's stride, whatever its chunking setting."""
+        w = self._windows([text])
+        return w.spans, logits_to_proba(self._window_logits(w), self.multilabel)
 
     @torch.inference_mode()
     def embed(self, texts: Sequence[str], pooling: str = "cls", batch_size: int = 64) -> np.ndarray:
@@ -347,7 +366,8 @@ class TransformerClassifier(TextClassifier):
                           **meta.get("head_options", {}))
         head.load_state_dict(load_file(str(directory / "head.safetensors")))
         config = {k: meta[k] for k in ("backbone", "head", "head_options", "mode", "max_length", "penalised_words",
-                                       "lora") if k in meta}
+                                       "lora", "chunking", "stride") if k in meta}
+        config.setdefault("chunking", ch.LEGACY_CHUNKING)  # saved before chunking: read as trained
         clf = cls(EncoderClassifier(encoder, head), tokenizer, meta["labels"], meta["multilabel"], config,
                   threshold=meta.get("threshold", 0.5))
         adapter = directory / "adapter"

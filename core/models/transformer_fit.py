@@ -16,6 +16,7 @@ from ..data import TextDataset
 from ..errors import ParamError
 from ..params import Param
 from ..progress import ProgressCallback, null_progress
+from . import chunking as ch
 from .heads import HEADS, build_head, head_options
 from .transformer import (
     CLASSIFIER,
@@ -49,6 +50,11 @@ def _params() -> list[Param]:
               "(BERT: query, key, value, dense)", type=list, advanced=True),
         Param("max_length", 0, "truncation length in word pieces (0 = from the training texts: the smallest of "
               "16/32/64/128/256/512 covering 95% of them)", min=0, max=8192),
+        Param("chunking", ch.DEFAULT_CHUNKING, "texts longer than max_length: read as overlapping windows whose "
+              "probabilities are averaged (mean) or maxed per class (max), or cut at max_length (off)",
+              choices=ch.CHUNKINGS),
+        Param("stride", ch.DEFAULT_STRIDE, "overlap of consecutive windows in word pieces (at most half a window)",
+              min=0, max=4096, advanced=True),
         Param("penalised_words", [], "attention head only: words whose pooling weight is pushed down "
               "(comma separated)", type=list, advanced=True),
         Param("penalty_strength", 2.0, "how much the pooling logit of a penalised word is lowered", min=0.0,
@@ -76,13 +82,17 @@ def _param_summary(n_trainable: int, n_total: int) -> str:
 def create(labels: list[str], multilabel: bool, *, backbone: str = "minilm-l6", head: str = "cls",
            mode: str = "full", max_length: int = 128, head_opts: dict | None = None,
            penalised_words: Sequence[str] = (), lora: dict | None = None, encoder: nn.Module | None = None,
-           tokenizer: Any = None) -> TransformerClassifier:
+           tokenizer: Any = None, chunking: str = ch.DEFAULT_CHUNKING, stride: int = ch.DEFAULT_STRIDE
+           ) -> TransformerClassifier:
     """An untrained classifier. `encoder` / `tokenizer` may be passed directly (tests use a tiny BERT);
-    otherwise they come from `core.backbones`. `lora`: {r, alpha, dropout, target_modules}."""
+    otherwise they come from `core.backbones`. `lora`: {r, alpha, dropout, target_modules}. `chunking` / `stride`:
+    how texts longer than max_length are read (core.models.chunking), saved with the model."""
     from .. import backbones
 
     if mode not in MODES:
         raise ParamError(f"mode must be one of {MODES}")
+    if chunking not in ch.CHUNKINGS:
+        raise ParamError(f"chunking must be one of {ch.CHUNKINGS}")
     if penalised_words and head != "attention":
         raise ParamError("penalised_words only works with head=attention (it lowers attention-pooling weights)")
     if encoder is None:
@@ -95,7 +105,8 @@ def create(labels: list[str], multilabel: bool, *, backbone: str = "minilm-l6", 
     head_opts = head_options(head, dict(head_opts or {}))
     head_mod = build_head(head, hidden, len(labels), **head_opts)
     config = {"backbone": backbone, "head": head, "head_options": head_opts, "mode": mode,
-              "max_length": int(max_length), "penalised_words": list(penalised_words), "lora": None}
+              "max_length": int(max_length), "penalised_words": list(penalised_words), "lora": None,
+              "chunking": chunking, "stride": int(stride)}
     if mode == "frozen":
         for p in encoder.parameters():
             p.requires_grad_(False)
@@ -168,7 +179,8 @@ def build(dataset: TextDataset, params: dict[str, Any], *, encoder: nn.Module | 
     return create(
         dataset.labels, dataset.multilabel, backbone=params["backbone"], head=params["head"], mode=params["mode"],
         max_length=max_length, head_opts=head_opts, penalised_words=params.get("penalised_words") or [],
-        lora=lora, encoder=encoder, tokenizer=tokenizer)
+        lora=lora, encoder=encoder, tokenizer=tokenizer, chunking=params.get("chunking", ch.DEFAULT_CHUNKING),
+        stride=params.get("stride", ch.DEFAULT_STRIDE))
 
 
 def train(model: TransformerClassifier, dataset: TextDataset, params: dict[str, Any],
@@ -185,7 +197,7 @@ def train(model: TransformerClassifier, dataset: TextDataset, params: dict[str, 
     return {
         "history": history,
         "backbone": params["backbone"], "mode": params["mode"], "head": params["head"],
-        "max_length": model.max_length, "lr": cfg.lr, "head_lr": head_lr,
+        "max_length": model.max_length, "chunking": model.chunking, "stride": model.config["stride"], "lr": cfg.lr, "head_lr": head_lr,
         "n_parameters": n_total, "n_trainable": n_trainable,
         "trainable": _param_summary(n_trainable, n_total),
         "peak_memory_mb": history.get("peak_memory_mb"), "train_seconds": history.get("train_seconds"),

@@ -141,6 +141,10 @@ class CompressedClassifier(TextClassifier):
     def contributions_base(self, class_index: int) -> float:
         return self._declaring("contributions").contributions_base(class_index)
 
+    def chunk_proba(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+        with torch.inference_mode():
+            return self._declaring("chunks").chunk_proba(text)
+
     def n_parameters(self) -> int:
         return int(self._n_params)
 
