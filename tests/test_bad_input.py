@@ -1,8 +1,9 @@
 """Bad input matrix: what a person can type, upload or set, through the library and through the pages.
 
-Texts: empty, whitespace, 100,000 characters (with and without spaces), emoji, Arabic / Hebrew (right to left),
-Cyrillic, CJK, HTML and <script>, control characters, lone surrogates -> every family's predict_proba (TF-IDF,
-RNN, scratch transformer, tiny BERT) and the Predict page. HTML stays inert on every page and in case files.
+Texts: empty, whitespace, 150,000 characters (with and without spaces; more than the 100,000-character page
+limit, so the cut is exercised), emoji, Arabic / Hebrew (right to left), Cyrillic, CJK, HTML and <script>, control
+characters, lone surrogates -> every family's predict_proba (TF-IDF, RNN, scratch transformer, tiny BERT) and the
+Predict page. HTML stays inert on every page and in case files.
 Uploads: empty, non-UTF-8, binary / pickle / zip named .csv, header only, over the size limit, missing or
 misnamed columns, NaN labels, a single class, one row, duplicates -> core.data and the Dataset page.
 Settings: every numeric setting of every family below its minimum / above its maximum, NaN, wrong type,
@@ -36,13 +37,13 @@ from core.models import FAMILIES, family  # noqa: E402
 from core.params import ParamError, resolve  # noqa: E402
 from core.progress import null_progress  # noqa: E402
 
-LONG = ("The market rallied on bank profit news while the team won the match. " * 1500)[:100_000]
+LONG = ("The market rallied on bank profit news while the team won the match. " * 2200)[:150_000]
 BAD_TEXTS: dict[str, str] = {
     "empty": "",
     "whitespace": " \n\t  \r\n ",
-    "100k_chars": LONG,
-    "100k_no_spaces": "x" * 100_000,
-    "100k_newlines": "\n" * 100_000,
+    "150k_chars": LONG,
+    "150k_no_spaces": "x" * 150_000,
+    "150k_newlines": "\n" * 150_000,
     "emoji": "🚀🔥 great game!! 😀👍🏽 👨‍👩‍👧 " * 20,
     "arabic_rtl": "السوق ارتفع بعد أخبار أرباح البنك والفريق فاز بالمباراة",
     "hebrew_rtl": "השוק עלה אחרי חדשות על רווחי הבנק והקבוצה ניצחה במשחק",
@@ -58,7 +59,7 @@ BAD_TEXTS: dict[str, str] = {
     "markdown": "# title\n**bold** [link](http://example.com) ![img](http://example.com/x.png) `code`",
 }
 # (a lone surrogate cannot reach a page: the browser's UTF-8 encoding replaces it, and Streamlit refuses it)
-PAGE_TEXTS = ["whitespace", "100k_chars", "emoji", "arabic_rtl", "cyrillic", "html", "script", "control_chars",
+PAGE_TEXTS = ["whitespace", "150k_chars", "emoji", "arabic_rtl", "cyrillic", "html", "script", "control_chars",
               "markdown"]
 PAYLOAD = "<script>alert(1)</script>"
 
@@ -94,11 +95,11 @@ def test_every_family_accepts_every_bad_text(models, kind):
     model = models[kind]
     names = list(BAD_TEXTS)
     texts = safety.clean_texts([BAD_TEXTS[n] for n in names], limit=200_000)  # cleaning only, no cut
-    assert len(texts[names.index("100k_chars")]) == 100_000
+    assert len(texts[names.index("150k_chars")]) == 150_000
     proba = model.predict_proba(texts)  # one batch, mixed lengths
     assert proba.shape == (len(texts), 4) and np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
-    for name in ("100k_chars", "100k_no_spaces", "emoji", "arabic_rtl", "script", "empty"):  # one at a time
+    for name in ("150k_chars", "150k_no_spaces", "emoji", "arabic_rtl", "script", "empty"):  # one at a time
         single = model.predict_proba([texts[names.index(name)]])
         np.testing.assert_allclose(single[0], proba[names.index(name)], rtol=1e-4, atol=1e-5)
     for text in texts[:3]:
@@ -115,7 +116,7 @@ def test_raw_lone_surrogates_are_accepted_without_cleaning(models, kind):
 
 def test_clean_text():
     text, notice = safety.clean_text(LONG)
-    assert len(text) == safety.MAX_TEXT_CHARS and "100,000 characters" in notice and "20,000" in notice
+    assert len(text) == safety.MAX_TEXT_CHARS and "150,000 characters" in notice and "100,000" in notice
     assert safety.clean_text("bank \ud800 x") == ("bank \ufffd x", safety.clean_text("\ud800")[1])
     assert safety.clean_text("a\x00b\tc\nd")[0] == "ab\tc\nd"
     assert safety.clean_text(None) == ("", None) and safety.clean_text(42) == ("42", None)
@@ -213,8 +214,8 @@ def test_predict_page_bad_texts(pages_env, name):
         assert "Enter a text" in text
         return
     assert "Prediction:" in text
-    if name == "100k_chars":
-        assert "only the first 20,000 are used" in text
+    if name == "150k_chars":
+        assert "only the first 100,000 are used" in text
     _assert_inert(at, name)
 
 
