@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -231,9 +232,9 @@ class TfidfClassifier(TextClassifier):
             return []
         w, _ = self.class_weights(class_index)
         matches = list(_DISPLAY.finditer(text))
-        starts = np.array([m.start() for m in matches])
-        ends = np.array([m.end() for m in matches])
-        out = np.zeros(len(matches))
+        starts = [m.start() for m in matches]  # sorted, and the tokens do not overlap: bisect finds a span's
+        ends = [m.end() for m in matches]  # tokens in O(log n), so a 100,000-character text costs no more per n-gram
+        out = [0.0] * len(matches)
         present = dict(zip(x.indices.tolist(), (w[x.indices] * x.data).tolist()))
         unplaced = 0.0
         for (_, vec), offset in zip(self.vectorizers, self._offsets[:-1]):
@@ -243,17 +244,16 @@ class TfidfClassifier(TextClassifier):
                     continue
                 value = present.pop(j + offset) / len(spans_list)
                 for spans in spans_list:
-                    hit = np.zeros(len(matches), dtype=bool)
-                    for s, e in spans:
-                        hit |= (starts < e) & (ends > s)
-                    if hit.any():
-                        out[hit] += value / hit.sum()
+                    hit = _covered(starts, ends, spans)
+                    if hit:
+                        share = value / len(hit)
+                        for i in hit:
+                            out[i] += share
                     else:
                         unplaced += value
         unplaced += sum(present.values())  # n-grams we could not locate (exotic case folding): spread evenly
-        if unplaced and len(matches):
-            out += unplaced / len(matches)
-        return [(m.group(), float(v)) for m, v in zip(matches, out)]
+        spread = unplaced / len(matches) if unplaced and matches else 0.0
+        return [(m.group(), float(v + spread)) for m, v in zip(matches, out)]
 
     def tokenize(self, text: str) -> list[str]:
         return simple_tokenize(text)
@@ -373,6 +373,15 @@ def _occurrences(vec: TfidfVectorizer, text: str) -> dict[str, list[list[tuple[i
 
             _char_grams(" " + word + " ", lo, hi, found, span)
     return found
+
+
+def _covered(starts: list[int], ends: list[int], spans: list[tuple[int, int]]) -> list[int]:
+    """Indices of the display tokens (sorted, non-overlapping [starts[i], ends[i]) ranges) that overlap any
+    character range (s, e) of `spans`, ascending: those with ends > s and starts < e."""
+    if len(spans) == 1:
+        s, e = spans[0]
+        return list(range(bisect_right(ends, s), bisect_left(starts, e)))
+    return sorted({i for s, e in spans for i in range(bisect_right(ends, s), bisect_left(starts, e))})
 
 
 def _char_grams(w: str, lo: int, hi: int, found: dict, span) -> None:
