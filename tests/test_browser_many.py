@@ -1,6 +1,6 @@
 """Many classes and a long text in a real browser (@browser): headless Debian Chromium against `streamlit run app.py`.
 
-- Errors at 80 classes (the synthetic set of tests/test_pages_many.py: classes 3 and 7 share their vocabulary,
+- Errors at 80 classes (the synthetic set of tests/synthetic_many.py: classes 3 and 7 share their vocabulary,
   a tiny TF-IDF): the "Most confused pairs" table lists the planted pair first; selecting a row of the table opens
   that cell (its texts are listed below, all of that true / predicted pair); the confusion matrix draws the pair's
   labels, and no exception box appears.
@@ -11,7 +11,6 @@ Run: python -m pytest -m browser -q tests/test_browser_many.py (~1 min).
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -19,8 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.envtools import restored_env
-from tests.test_pages_many import long_text, many_classes
+from tests.synthetic_many import MODEL, build_lab, long_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import browser_utils as bu  # noqa: E402
@@ -29,32 +27,12 @@ pytestmark = [
     pytest.mark.skipif(not bu.chromium_available(), reason="needs /usr/bin/chromium (Debian chromium) + playwright"),
     pytest.mark.browser,
 ]
-MODEL = "many-tfidf"
 PLANTED = {("class_03", "class_07"), ("class_07", "class_03")}
 #: Generous bound on the Predict page's height with a 25,000-character text (px); before the text was shown once
 #: in a scroll box the page was ~27,000 px tall.
 MAX_PREDICT_PAGE_PX = 8000
 #: Rows of a Streamlit dataframe (glide data grid) in CSS pixels: header and body rows share this default height.
 GRID_ROW_PX = 35
-
-
-def build_lab(root: Path) -> dict:
-    """An 80-class upload (`many_classes`) and a word-unigram TF-IDF on it in lab folder `root`; returns the
-    model's confused pairs as the page should list them [(true, predicted, count)], most confused first."""
-    with restored_env(bu.lab_env(root)):
-        os.environ.update(bu.lab_env(root))
-        os.environ.setdefault("TQDM_DISABLE", "1")
-        from core import artifacts, train
-        from core.confusion import confused_pairs
-        from core.data import save_upload
-        from core.evaluate import confusion_counts
-
-        dataset = save_upload(many_classes(), "many80")
-        train.run(dataset, "tfidf", {"analyzer": "word", "word_ngram_max": 1}, name=MODEL)
-        preds = artifacts.load_predictions(MODEL)
-        counts = confusion_counts(preds.y_true.astype(int), preds.y_pred, len(preds.labels))
-        rows = confused_pairs(counts, list(preds.labels))
-    return {"pairs": [(r["true_label"], r["predicted_label"], int(r["count"])) for r in rows]}
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Many classes and long texts on the pages (AppTest), on synthetic data built here.
+"""Many classes and long texts on the pages (AppTest), on synthetic data (tests/synthetic_many.py).
 
 - an 80-class dataset whose classes 3 and 7 share their vocabulary (a planted confusion), with a tiny TF-IDF:
   Errors shows the pair on top of the confused-pairs table, a row opens its cell, the matrix shows the chosen
@@ -24,34 +24,10 @@ if str(ROOT) not in sys.path:
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from tests.synthetic_many import LABELS, K, long_text, many_classes  # noqa: E402
+
 TIMEOUT = 180
-K = 80
-LABELS = [f"class_{i:02d}" for i in range(K)]
 ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR")
-
-
-def many_classes(seed: int = 0):
-    """80 classes of 6 own words each; class 7 uses class 3's words (the planted confusion)."""
-    from core.data import Split, TextDataset
-
-    rng = np.random.default_rng(seed)
-    vocab = {c: [f"w{c}x{j}" for j in range(6)] for c in range(K)}
-    vocab[7] = vocab[3]
-    filler = ["the", "a", "of", "report", "about", "today"]
-
-    def split(n_per_class: int) -> Split:
-        texts, ys = [], []
-        for c in range(K):
-            for _ in range(n_per_class):
-                words = list(rng.choice(vocab[c], 5)) + list(rng.choice(filler, 3))
-                if rng.random() < 0.15:  # a little noise: scattered errors elsewhere
-                    words += list(rng.choice(vocab[int(rng.integers(K))], 4))
-                rng.shuffle(words)
-                texts.append(" ".join(words))
-                ys.append(c)
-        return Split(texts, np.asarray(ys, dtype=np.int64))
-
-    return TextDataset(name="many80", labels=list(LABELS), train=split(12), validation=split(3), test=split(8))
 
 
 @pytest.fixture(scope="module")
@@ -166,14 +142,6 @@ def test_dataset_charts_label_every_class_at_80(fresh):
 
 
 # ------------------------------------------------------------------------------------------------ Predict
-
-def long_text() -> str:
-    """~25,000 characters in paragraphs, with a contraction and a possessive."""
-    para = ("The committee isn't sure the bank's plan will work. Markets rallied on Tuesday after the report, "
-            "and analysts said the outlook for trade remains uncertain. ")
-    paragraphs = [para * 3 + f"Paragraph {i}." for i in range(int(25_000 / (len(para) * 3 + 14)) + 1)]
-    return "\n\n".join(paragraphs)[:25_000]
-
 
 def test_predict_long_text_shown_once_with_paragraphs(fresh):
     text = long_text()
