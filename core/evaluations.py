@@ -216,27 +216,18 @@ def evaluation_stamp(model_name: str, eval_id: str) -> str:
 
 
 #: Column names taken as the label when no label column is given (case-insensitive), in order of preference.
-LABEL_NAMES = ("label", "labels", "class", "category", "target", "intent", "y")
-
-
 def dataset_from_path(path: str | Path, text_columns: Sequence[str] | None = None,
                       label_columns: Sequence[str] | None = None, label_format: str = "auto",
                       delimiter: str = ",") -> TextDataset:
     """A labelled table file as a TextDataset whose TEST split holds every usable row (the file is read with
     core.data.read_table and checked by dataset_from_frame; train / validation are by-products, unused here).
-    Text columns default to the guessed ones, the label column to the first of LABEL_NAMES present.
+    Columns default to core.data.guess_columns' guesses (the same as the CLI's --dataset PATH and the Dataset page).
     Named "<parent folder>/<file stem>" so two test.csv files of different folders stay apart."""
-    from .data import dataset_from_frame, read_table
-    from .table_stream import guess_text_columns
+    from .data import dataset_from_frame, guess_columns, read_table
 
     path = Path(path)
     df = read_table(path)
-    texts = list(text_columns or guess_text_columns(df))
-    lower = {str(c).lower(): str(c) for c in df.columns}
-    labels = list(label_columns or [lower[n] for n in LABEL_NAMES if n in lower][:1])
-    if not texts or not labels:
-        raise DataError(f"{path.name}: name the {'text' if not texts else 'label'} column (--text-col / "
-                        f"--label-col); columns: {', '.join(map(repr, df.columns))}")
+    texts, labels = guess_columns(df, text_columns, label_columns)
     stem = re.sub(r"\.(gz)$", "", path.name)
     name = f"{path.resolve().parent.name}/{Path(stem).stem}"
     return dataset_from_frame(df, texts, labels, name=name, label_format=label_format, delimiter=delimiter,

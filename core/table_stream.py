@@ -28,14 +28,13 @@ from typing import IO
 import pandas as pd
 
 from .data.formats import _decode, _sniff_delimiter, read_table, reader_for
+from .data.resolve import guess_text_columns  # noqa: F401 - the one column guess, re-exported for scoring
 from .errors import DataError
 
 #: Rows per chunk by default: large enough to batch a model's forward pass, small enough to keep memory flat.
 CHUNK_ROWS = 2000
 #: Bytes inspected to check the file is text and to sniff the delimiter.
 HEAD_BYTES = 65536
-#: Column names taken as the text when no --text-col is given, in order of preference (case-insensitive).
-TEXT_NAMES = ("text", "title", "description", "body", "content", "comment", "message", "sentence", "review")
 
 
 def is_gzip(path: Path) -> bool:
@@ -181,18 +180,6 @@ def parquet_rows(path: str | Path) -> int | None:
         return int(pq.ParquetFile(path).metadata.num_rows)
     except Exception:  # noqa: BLE001 - only a progress-bar total: unknown is fine
         return None
-
-
-def guess_text_columns(df: pd.DataFrame) -> list[str]:
-    """The text column(s) of a table: the columns with a usual text name (title + description both, as in
-    AG News), else the textual column with the longest cells on average. [] when no column holds text."""
-    named = [c for c in df.columns if str(c).lower() in TEXT_NAMES]
-    if named:
-        return named
-    textual = [c for c in df.columns if df[c].map(lambda v: isinstance(v, str)).mean() > 0.5]
-    if not textual:
-        return []
-    return [max(textual, key=lambda c: df[c].map(lambda v: len(v) if isinstance(v, str) else 0).mean())]
 
 
 def join_texts(df: pd.DataFrame, text_columns: Sequence[str]) -> list[str]:

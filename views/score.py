@@ -5,9 +5,8 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.data import ACCEPTED_EXTENSIONS
+from core.data import ACCEPTED_EXTENSIONS, guess_text_columns
 from core.scoring import ID_NAMES
-from core.table_stream import guess_text_columns
 
 #: Scored rows shown on the page (the downloads hold every row).
 PREVIEW_ROWS = 100
