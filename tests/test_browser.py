@@ -114,10 +114,20 @@ def write_messages_csv(path: Path, n: int = 300) -> Path:
 
 
 def click_cell(page, chart, i: int, j: int, k: int) -> None:
-    """Click cell (row i, column j) of a k x k plotly heatmap (rows top to bottom, as the confusion matrix)."""
-    box = chart.locator(".nsewdrag").first.bounding_box()
-    assert box, "confusion matrix has no plot area"
-    page.mouse.click(box["x"] + (j + 0.5) * box["width"] / k, box["y"] + (i + 0.5) * box["height"] / k)
+    """Click cell (row i, column j) of a k x k plotly heatmap (rows top to bottom, as the confusion matrix).
+
+    The cell's centre is read from the axes' tick labels (plotly's SVG), not from the plot area: square cells
+    (scaleanchor) may fill only part of it."""
+    chart.scroll_into_view_if_needed()
+
+    def centres(axis: str, coord: str) -> list[float]:
+        boxes = [chart.locator(f".{axis}tick text").nth(n).bounding_box()
+                 for n in range(chart.locator(f".{axis}tick text").count())]
+        return sorted(b[coord] + b["width" if coord == "x" else "height"] / 2 for b in boxes if b)
+
+    xs, ys = centres("x", "x"), centres("y", "y")
+    assert len(xs) == len(ys) == k, f"expected {k} labels per axis, got {len(xs)} x {len(ys)}"
+    page.mouse.click(xs[j], ys[i])
 
 
 @pytest.mark.browser
