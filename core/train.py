@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import artifacts, naming
+from . import artifacts
 from .base import TextClassifier
 from .data import Split, TextDataset
 from .memory import PeakMemory
@@ -125,8 +125,7 @@ def run(
     if hasattr(fam, "check_params"):  # the family's cross-setting checks (ParamError), also before any work
         fam.check_params(dict(resolved))
     if name is not None:
-        artifacts.check_name(name)
-        naming.ensure_free(artifacts.artifact_dir(name), name, "model")
+        artifacts.check_new_name(name)
     progress(0, 1, "data: loading dataset")
     ds = apply_max_train(dataset, max_train) if isinstance(dataset, TextDataset) else \
         load_dataset(dataset, max_train=max_train)

@@ -237,16 +237,14 @@ def compress(teacher: str, method: str, settings: dict[str, Any] | None = None, 
     """
     import time
 
-    from .. import naming
-    from ..artifacts import artifact_dir, check_name
+    from ..artifacts import check_new_name
     from ..memory import PeakMemory
     from ..train import finish
 
     progress = progress or null_progress
     resolved = resolve_settings(method, settings)
     if name is not None:
-        check_name(name)
-        naming.ensure_free(artifact_dir(name), name, "model")
+        check_new_name(name)
     t = Teacher(teacher, dataset)
     progress(0, 1, "data: loading dataset")
     ds = t.dataset
