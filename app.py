@@ -26,6 +26,12 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("Analysis", "views/embeddings.py", "Embeddings", ":material/scatter_plot:"),
     ("Models", "views/curves.py", "Training curves", ":material/show_chart:"),
     ("Models", "views/compression.py", "Compression", ":material/compress:"),
+    ("Analysis", "views/slices.py", "Slices", ":material/splitscreen:"),
+    ("Analysis", "views/checks.py", "Behavioural tests", ":material/rule:"),
+    ("Data", "views/datamaps.py", "Data maps", ":material/bubble_chart:"),
+    ("Data", "views/relabel.py", "Relabel", ":material/edit_note:"),
+    ("Data", "views/pool.py", "Active learning", ":material/label:"),
+    ("Lab", "views/report.py", "Model card & report", ":material/description:"),
 ]
 
 # a link like ?model=NAME&dataset=NAME (demo bookmarks, "open in" links) preselects them on every page: the
