@@ -9,12 +9,12 @@ Modules, one role each:
     inputs.py      the rows a model is sliced on (EvalSet: test split or an evaluation record), cached tags
     bootstrap.py   vectorised bootstrap intervals of accuracy / macro F1 / micro F1 and paired deltas
     table.py       slice_table, largest_gaps, against_table (a compressed variant against its parent)
-    discover.py    slice discovery: errors clustered, ranked by lift with a Fisher test, described by words
+    discovery.py   slice discovery: errors clustered, ranked by lift with a Fisher test, described by words
     cli.py         python -m core slices MODEL [--dataset D] [--against MODEL] [--discover] [--json] [--out CSV]
 """
 from __future__ import annotations
 
-from .discover import Discovery, cluster_texts, discover
+from .discovery import Discovery, cluster_texts, discover
 from .inputs import EvalSet, eval_set
 from .store import KINDS, SavedSlice, delete_slice, list_slices, save_slice, slice_mask
 from .table import against_table, largest_gaps, slice_table

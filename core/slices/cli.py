@@ -44,7 +44,7 @@ def _print(df, columns: list[str], title: str) -> None:
 def _slices(args: argparse.Namespace) -> int:
     from ..progress import TqdmProgress
     from ..safety import csv_bytes
-    from .discover import POOL_CAP, discover
+    from .discovery import POOL_CAP, discover
     from .table import against_table, largest_gaps, slice_table
 
     progress = TqdmProgress()

@@ -47,15 +47,17 @@ class EvalSet:
 
 
 def _find_record(model: str, dataset: str) -> evaluations.EvaluationInfo | None:
-    for e in evaluations.list_evaluations(model):
-        if e.record.get("split") == "test" and dataset in (e.record.get("source"), e.record.get("set")):
-            return e
-    return None
+    """The model's evaluation record with id `dataset`, else its newest record of `dataset`'s test split."""
+    records = evaluations.list_evaluations(model)
+    by_id = next((e for e in records if e.id == dataset), None)
+    return by_id or next((e for e in records if e.record.get("split") == "test"
+                          and dataset in (e.record.get("source"), e.record.get("set"))), None)
 
 
 def eval_set(model: str, dataset: str | None = None, progress: ProgressCallback = null_progress) -> EvalSet:
     """The rows of `model` to slice: its test split, or (dataset given and not the model's own) the test split of
-    `dataset` through an evaluation record (scored once if there is none). ArtifactError for a broken model,
+    `dataset` through an evaluation record (scored once if there is none); `dataset` may also be the id of one
+    of the model's evaluation records (the page's "Evaluated on" switch). ArtifactError for a broken model,
     DataError for a dataset whose labels the model does not know."""
     info = artifacts.get_artifact(model)
     stamp = artifacts.stamp(model)
@@ -69,7 +71,8 @@ def eval_set(model: str, dataset: str | None = None, progress: ProgressCallback 
 
         record = evaluations.evaluate_model(model, resolve_dataset(dataset), source=dataset, progress=progress)
     preds = evaluations.load_evaluation_predictions(model, record.id)
-    return EvalSet(model, info, preds, dataset, record.id, str(record.record.get("fingerprint")),
+    return EvalSet(model, info, preds, str(record.record.get("source") or dataset), record.id,
+                   str(record.record.get("fingerprint")),
                    f"{stamp}|{evaluations.evaluation_stamp(model, record.id)}")
 
 
