@@ -85,9 +85,9 @@ def interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def slice_metrics(stats: np.ndarray, k: int, multilabel: bool, *, b: int = B_DEFAULT, seed: int = 0,
-                  confidence: float = 0.95) -> dict[str, float]:
-    """{metric, metric_lo, metric_hi} for the rows of `stats` (row_stats of a slice), plus n."""
+def metrics_and_errors(stats: np.ndarray, k: int, multilabel: bool, *, b: int = B_DEFAULT, seed: int = 0,
+                       confidence: float = 0.95) -> tuple[dict[str, float], np.ndarray]:
+    """(slice_metrics, (b,) bootstrap samples of the error rate): the samples give the lift's interval."""
     n = len(stats)
     point = metrics_of(stats.sum(axis=0), np.asarray(n), k, multilabel)
     out: dict[str, float] = {"n": n}
@@ -95,8 +95,13 @@ def slice_metrics(stats: np.ndarray, k: int, multilabel: bool, *, b: int = B_DEF
     for key, value in point.items():
         out[key] = float(value)
         out[f"{key}_lo"], out[f"{key}_hi"] = interval(boot[key], confidence) if n else (np.nan, np.nan)
-    out["_error_samples"] = 1 - boot["accuracy"] if n else np.zeros(0)  # for the lift interval
-    return out
+    return out, (1 - boot["accuracy"] if n else np.zeros(0))
+
+
+def slice_metrics(stats: np.ndarray, k: int, multilabel: bool, *, b: int = B_DEFAULT, seed: int = 0,
+                  confidence: float = 0.95) -> dict[str, float]:
+    """{n, metric, metric_lo, metric_hi} for the rows of `stats` (row_stats of a slice)."""
+    return metrics_and_errors(stats, k, multilabel, b=b, seed=seed, confidence=confidence)[0]
 
 
 def paired_delta(stats_a: np.ndarray, stats_b: np.ndarray, k: int, multilabel: bool, *, b: int = B_DEFAULT,

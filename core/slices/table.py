@@ -81,9 +81,8 @@ def compute_table(es: EvalSet, *, b: int = bootstrap.B_DEFAULT, seed: int = 0, c
     out = []
     for i, m in enumerate(masks):
         progress(i, len(masks), f"Slice metrics: {m['slice']}")
-        r = bootstrap.slice_metrics(stats[m["mask"]], k, multilabel, b=b, confidence=confidence,
-                                    seed=bootstrap.seed_for(m["slice"], seed))
-        err = r.pop("_error_samples")
+        r, err = bootstrap.metrics_and_errors(stats[m["mask"]], k, multilabel, b=b, confidence=confidence,
+                                              seed=bootstrap.seed_for(m["slice"], seed))
         out.append({"slice": m["slice"], "source": m["source"], "description": m["description"], **r,
                     "_err": err})
     progress(len(masks), len(masks), "Slice metrics done")
