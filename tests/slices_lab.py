@@ -13,13 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-TOPICS = {
-    "World": "war election minister president government army peace nation",
-    "Sports": "game team win match season player coach goal",
-    "Business": "market stock price company bank profit trade oil",
-    "Tech": "software computer internet phone web chip data space",
-}
-FILLER = "the a of to in and on for with says new year first after over".split()
+from tests.tiny_bert import FILLER, TOPICS
+
 MARKER = "zorblat quix"
 N_PLANTED = 30
 ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR", "TEXTLAB_CACHE_DIR")

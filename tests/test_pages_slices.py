@@ -20,6 +20,8 @@ if str(ROOT) not in sys.path:  # pages import `ui` from the project root
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from tests.test_pages import texts_of  # noqa: E402
+
 TIMEOUT = 180
 
 
@@ -49,13 +51,6 @@ def page(lab):
         at.session_state["_shared_dataset"] = "upload:planted"
         at.session_state["_shared_model"] = lab["model"]
         yield at
-
-
-def texts_of(at: AppTest) -> str:
-    parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
-        parts += [str(getattr(e, "value", "")) for e in getattr(at, kind)]
-    return "\n".join(parts)
 
 
 def test_page_shows_table_gaps_and_chart(page):
