@@ -3,7 +3,6 @@ whole-file refusals, growing the dataset into a new version and retraining, the 
 page — on a tiny keyword dataset where the uncertain texts are known by construction."""
 from __future__ import annotations
 
-import os
 import random
 import sys
 from pathlib import Path
@@ -12,13 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.envtools import restored_env
+from tests.envtools import lab_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR", "TEXTLAB_CACHE_DIR")
 TOPICS = {"sport": "match team goal coach league".split(), "money": "market stock bank profit price".split(),
           "tech": "chip software robot laptop code".split()}
 FAST = {"analyzer": "word", "word_ngram_max": 1}
@@ -47,9 +45,7 @@ NEAR = ["Goal, stock!"]  # a near copy of MIXED[0]: same words, other case and p
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("pool-lab")
-    with restored_env(ENV):
-        for k, sub in zip(ENV, ("artifacts", "user_data", "jobs", "cache")):
-            os.environ[k] = str(root / sub)
+    with lab_dirs(root):
         from core import train
         from core.data import TextDataset, save_upload
 
