@@ -197,11 +197,13 @@ def test_point_metrics_match_sklearn_for_both_tasks():
 
 # ------------------------------------------------------------------------------------------------ tables
 def test_slice_table_of_the_planted_model_with_a_column_slice(env):
-    from core.slices import largest_gaps, slice_table
+    from core.slices import largest_gaps, recorded_table, slice_table
 
     store.save_slice("upload:planted", "wire rows", "column", {"column": "source", "values": ["wire"]},
                      replace=True)
+    assert recorded_table(env["model"]) is None  # never computed with this slice list yet: nothing recorded
     table = slice_table(env["model"])
+    assert recorded_table(env["model"])["n"].tolist() == table["n"].tolist()
     row = table.set_index("slice").loc["wire rows"]
     assert row["n"] == slices_lab.N_PLANTED and row["accuracy"] == 0.0 and row["source"] == "saved"
     assert table.iloc[0]["slice"] == "all" and table.iloc[0]["lift"] == pytest.approx(1.0)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import artifacts, config, evaluations
-from ..errors import LabError
+from ..errors import DataError, LabError
 from ..predictions import Predictions
 from ..progress import ProgressCallback, null_progress
 from ..scoresets import fingerprint_of_test, scored_fingerprint
@@ -54,10 +54,12 @@ def _find_record(model: str, dataset: str) -> evaluations.EvaluationInfo | None:
                           and dataset in (e.record.get("source"), e.record.get("set"))), None)
 
 
-def eval_set(model: str, dataset: str | None = None, progress: ProgressCallback = null_progress) -> EvalSet:
+def eval_set(model: str, dataset: str | None = None, progress: ProgressCallback = null_progress,
+             create: bool = True) -> EvalSet:
     """The rows of `model` to slice: its test split, or (dataset given and not the model's own) the test split of
     `dataset` through an evaluation record (scored once if there is none); `dataset` may also be the id of one
-    of the model's evaluation records (the page's "Evaluated on" switch). ArtifactError for a broken model,
+    of the model's evaluation records (the page's "Evaluated on" switch); create=False: DataError instead of
+    scoring a dataset the model has no record of. ArtifactError for a broken model,
     DataError for a dataset whose labels the model does not know."""
     info = artifacts.get_artifact(model)
     stamp = artifacts.stamp(model)
@@ -66,6 +68,8 @@ def eval_set(model: str, dataset: str | None = None, progress: ProgressCallback 
         fp = scored_fingerprint(info) or fingerprint_of_test(preds.texts, preds.y_true, preds.labels)
         return EvalSet(model, info, preds, info.dataset, None, fp, stamp)
     record = _find_record(model, dataset)
+    if record is None and not create:
+        raise DataError(f"{model} has no evaluation record of {dataset!r}")
     if record is None:
         from ..data import resolve_dataset
 

@@ -55,15 +55,25 @@ def slice_masks(es: EvalSet, progress: ProgressCallback = null_progress) -> tupl
     return rows, notes
 
 
-def _cached(es: EvalSet, what: str, parts: tuple, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    path = cache_path(es, what, TABLE_VERSION, store.store_stamp(es.dataset), *parts).with_suffix(".json")
+def _path(es: EvalSet, what: str, parts: tuple):
+    return cache_path(es, what, TABLE_VERSION, store.store_stamp(es.dataset), *parts).with_suffix(".json")
+
+
+def _read(path) -> pd.DataFrame | None:
     try:
         raw = json.loads(path.read_text("utf-8"))
         df = pd.DataFrame(raw["rows"], columns=raw["columns"])
         df.attrs.update(raw["attrs"])
         return df
     except (OSError, ValueError, KeyError):
-        pass
+        return None
+
+
+def _cached(es: EvalSet, what: str, parts: tuple, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    path = _path(es, what, parts)
+    df = _read(path)
+    if df is not None:
+        return df
     df = build()
     payload = {"columns": list(df.columns), "rows": df.to_dict("records"), "attrs": df.attrs}
     atomic_save(path, lambda tmp: tmp.write_text(json.dumps(payload, default=str), "utf-8"))
@@ -111,6 +121,18 @@ def slice_table(model: str, dataset: str | None = None, *, b: int = bootstrap.B_
     es = eval_set(model, dataset, progress)
     return _cached(es, "table", (b, seed, confidence),
                    lambda: compute_table(es, b=b, seed=seed, confidence=confidence, progress=progress))
+
+
+def recorded_table(model: str, dataset: str | None = None, *, b: int = bootstrap.B_DEFAULT, seed: int = 0,
+                   confidence: float = 0.95) -> pd.DataFrame | None:
+    """The slice table of `model` if it was computed before (by the page or `python -m core slices`) and is still
+    current (same model version, rows and saved slices), else None. Never computes: for model cards and reports,
+    which must stay fast. `largest_gaps(recorded_table(m))` lists the worst slices."""
+    try:
+        es = eval_set(model, dataset, create=False)
+    except (LabError, OSError):
+        return None
+    return _read(_path(es, "table", (b, seed, confidence)))
 
 
 def largest_gaps(table: pd.DataFrame, min_n: int = MIN_N, top: int | None = None) -> pd.DataFrame:
