@@ -100,3 +100,19 @@ def test_against_parent_toggle_on_a_variant(page):
     assert not at.exception, [e.value for e in at.exception]
     assert "planted-variant against planted-tfidf" in [s.value for s in at.subheader]
     assert "0 slice(s) hurt" in texts_of(at)  # an exact copy changes nothing
+
+
+def test_column_slice_from_the_uploaded_files_metadata(page):
+    at = page.run()
+    assert "column" in at.radio(key="slices-kind").options  # the upload kept its "source" column
+    at.radio(key="slices-kind").set_value("column").run()
+    at.text_input(key="slices-new-name").input("wire rows page")
+    at.selectbox(key="slices-col").set_value("source")
+    at.multiselect(key="slices-values").set_value(["wire"])
+    next(b for b in at.get("form_submit_button") if "Save slice" in str(b.proto.label)).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (saved,) = [s for s in store.list_slices("upload:planted") if s.name == "wire rows page"]
+    assert saved.definition == {"column": "source", "values": ["wire"]}
+    gaps = at.dataframe[0].value.set_index("slice")
+    assert gaps.loc["wire rows page", "n"] == slices_lab.N_PLANTED and gaps.loc["wire rows page", "accuracy"] == 0

@@ -59,7 +59,7 @@ def _against(name: str, parent: str, stamps: tuple[str, str], dataset: str | Non
     return slices.against_table(name, parent, dataset, progress=_progress)
 
 
-def against_table(name: str, parent: str, dataset: str | None = None) -> pd.DataFrame:
+def slice_against(name: str, parent: str, dataset: str | None = None) -> pd.DataFrame:
     """core.slices.against_table of `name` against `parent`, cached."""
     key = _key(dataset or artifacts.get_artifact(parent).dataset)
     stamps = (artifacts.stamp(name), artifacts.stamp(parent))
@@ -76,7 +76,7 @@ def _discover(name: str, stamp: str, dataset: str | None, space: str, _progress)
     return slices.discover(name, dataset, space=space, progress=_progress, embed=embed)
 
 
-def discover(name: str, dataset: str | None = None, space: str = "auto") -> slices.Discovery:
+def discover_slices(name: str, dataset: str | None = None, space: str = "auto") -> slices.Discovery:
     """core.slices.discover of model `name`, cached."""
     return _run("Clustering the errors (first time only; cached on disk)…",
                 lambda p: _discover(name, artifacts.stamp(name), dataset, space, p))
@@ -87,9 +87,21 @@ def _eval_set(name: str, stamp: str, dataset: str | None) -> slices.EvalSet:
     return slices.eval_set(name, dataset)
 
 
-def eval_set(name: str, dataset: str | None = None) -> slices.EvalSet:
+def slice_rows(name: str, dataset: str | None = None) -> slices.EvalSet:
     """The rows the tables above are computed on (core.slices.eval_set), cached."""
     return _eval_set(name, artifacts.stamp(name), dataset)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _columns(dataset: str, rows_key: str, _texts: list[str]) -> pd.DataFrame | None:
+    from core.slices.columns import columns_for
+
+    return columns_for(dataset, _texts)
+
+
+def slice_columns(rows: slices.EvalSet) -> pd.DataFrame | None:
+    """The metadata columns of the rows' dataset aligned with its texts (core.slices.columns), cached."""
+    return _columns(rows.dataset, f"{rows.stamp}|{rows.fingerprint}", rows.preds.texts)
 
 
 def refresh_slices() -> None:

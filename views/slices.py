@@ -4,11 +4,9 @@ import pandas as pd
 import streamlit as st
 
 import ui
-import ui.slices as us
 from core import lineage
 from core.slices import plots as splots
 from core.slices import store
-from core.slices.columns import columns_for
 from core.slices.discovery import cluster_texts
 from core.slices.table import largest_gaps
 
@@ -43,10 +41,10 @@ rows_of = evaluation  # None = the model's own test split; else the evaluation r
 
 table = None
 with ui.guard("Could not compute the slice table"):
-    table = us.slice_table(name, rows_of)
+    table = ui.slice_table(name, rows_of)
 if table is None:
     st.stop()
-es = us.eval_set(name, rows_of)
+es = ui.slice_rows(name, rows_of)
 main = table.attrs["main"]
 overall = table.iloc[0]
 
@@ -87,7 +85,7 @@ else:
 if pair[0] and pair[1]:
     st.subheader(f"{pair[0]} against {pair[1]}")
     with ui.guard("Could not compare the two models"):
-        against = us.against_table(pair[0], pair[1], rows_of)
+        against = ui.slice_against(pair[0], pair[1], rows_of)
         hurt = against[against["hurt"]]
         st.caption(f"{len(hurt)} slice(s) hurt (interval of the change wholly below 0): "
                    + (", ".join(hurt["slice"]) or "none"))
@@ -103,7 +101,7 @@ if saved:
     st.dataframe(pd.DataFrame([{"name": s.name, "kind": s.kind, "definition": s.summary(),
                                 "description": s.description, "created": s.created} for s in saved]),
                  hide_index=True)
-columns = columns_for(es.dataset, es.preds.texts)
+columns = ui.slice_columns(es)
 kinds = ["keyword", "regex"] + (["column"] if columns is not None else [])
 kind = st.radio("Kind", kinds, horizontal=True, key="slices-kind",
                 help="keyword: texts containing any of the words; regex: texts matching the pattern; column: rows "
@@ -125,7 +123,7 @@ with st.form("slices-new"):
     if st.form_submit_button("Save slice", icon=":material/save:"):
         with ui.guard("Could not save the slice"):
             store.save_slice(es.dataset, new_name, kind, definition, description, replace=replace)
-            us.refresh_slices()
+            ui.refresh_slices()
             st.success(f"Saved slice {ui.md_escape(new_name)} for {ui.md_escape(key)}.")
             st.rerun()
 if saved:
@@ -133,7 +131,7 @@ if saved:
     if gone != "(none)" and st.button(f"Delete {gone}", key="slices-delete-btn", icon=":material/delete:"):
         with ui.guard("Could not delete the slice"):
             store.delete_slice(es.dataset, gone)
-            us.refresh_slices()
+            ui.refresh_slices()
             st.rerun()
 
 # ------------------------------------------------------------------------------------------------ discovery
@@ -144,7 +142,7 @@ st.caption("The errors clustered in the model's embedding space (TF-IDF space fo
 if st.toggle("Discover error clusters", key="slices-discover",
              help="First time: may embed a few hundred texts (cached on disk afterwards)."):
     with ui.guard("Could not discover error clusters"):
-        found = us.discover(name, rows_of)
+        found = ui.discover_slices(name, rows_of)
         for note in found.notes:
             st.caption(ui.md_escape(note))
         if found.clusters.empty:
@@ -171,5 +169,5 @@ if st.toggle("Discover error clusters", key="slices-discover",
                     store.save_slice(es.dataset, cname, "texts", list(texts["text"]),
                                      f"error cluster of {name} ({found.space} space): {words}",
                                      source_model=name, space=found.space)
-                    us.refresh_slices()
+                    ui.refresh_slices()
                     st.success(f"Saved slice {ui.md_escape(cname)} ({len(texts):,} texts).")

@@ -18,10 +18,12 @@ from ..errors import LabError
 
 def metadata_frame(dataset: str):
     """DataFrame "text" + metadata columns of `dataset` (a name or a file path), or None when it has none (or they cannot be read)."""
-    from ..data import UPLOAD_PREFIX, read_table, resolve_dataset
+    from ..data import SPECS, UPLOAD_PREFIX, read_table, resolve_dataset
     from ..data.frames import metadata_table
     from ..data.uploads import upload_columns
 
+    if dataset in SPECS:  # a built-in dataset keeps no other columns
+        return None
     if dataset.startswith(UPLOAD_PREFIX):
         saved = upload_columns(dataset[len(UPLOAD_PREFIX):])
         if saved is not None:
