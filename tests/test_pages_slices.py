@@ -91,6 +91,15 @@ def test_discovered_clusters_and_their_texts(page):
     assert "zorblat" in clusters.iloc[0]["words"]
     texts = next(d.value for d in at.dataframe if "text" in d.value.columns and "error" in d.value.columns)
     assert texts["text"].str.contains(slices_lab.MARKER).mean() > 0.8
+    last = int(clusters.iloc[-1]["cluster"])
+    at.selectbox(key="slices-cluster").set_value(last).run()
+    texts = next(d.value for d in at.dataframe if "text" in d.value.columns and "error" in d.value.columns)
+    assert texts["text"].str.contains(slices_lab.MARKER).mean() < 0.5  # another cluster's texts
+    at.text_input(key="slices-cluster-name").input("stray errors")
+    next(b for b in at.get("form_submit_button") if "Save as slice" in str(b.proto.label)).click()
+    at.run()
+    (saved,) = [s for s in store.list_slices("upload:planted") if s.name == "stray errors"]
+    assert saved.kind == "texts" and set(saved.definition["texts"]) == set(texts["text"])
 
 
 def test_against_parent_toggle_on_a_variant(page):

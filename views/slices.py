@@ -154,8 +154,13 @@ if st.toggle("Discover error clusters", key="slices-discover",
                              key="slices-clusters", column_config=TABLE_CONFIG)
         picked = list(getattr(getattr(event, "selection", None), "rows", []) or [])
         options = list(shown["cluster"])
+        # a newly selected table row points the selectbox at its cluster once; later selectbox changes stick
+        if picked and st.session_state.get("_slices_picked") != (name, picked[0]):
+            st.session_state["_slices_picked"] = (name, picked[0])
+            st.session_state["slices-cluster"] = options[picked[0]]
+        if st.session_state.get("slices-cluster") not in options:
+            st.session_state.pop("slices-cluster", None)
         cluster = st.selectbox("Read the texts of cluster", options, key="slices-cluster",
-                               index=picked[0] if picked else 0,
                                format_func=lambda c: f"{c}: {shown.set_index('cluster').loc[c, 'words']}")
         texts = cluster_texts(es, found, cluster)
         st.dataframe(texts.head(MAX_TEXT_ROWS), hide_index=True,
