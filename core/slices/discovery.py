@@ -260,7 +260,7 @@ def discover_in(es: EvalSet, *, space: str = "auto", pool: int = POOL_CAP, k: in
     groups = np.where(w, assign, -1)
     df["words"] = [", ".join(ws) for ws in distinctive_words([es.preds.texts[i] for i in idx], groups, n_clusters)]
     df = df.sort_values(["significant", "lift"], ascending=[False, False], kind="stable").reset_index(drop=True)
-    progress(3, 3, "Discovery done")
+    progress(3, 3, "Discovery: done")
     notes = [f"embedding space: {len(idx):,} of {n:,} rows (every error up to {pool // 2:,}, a sample of correct "
              "rows); error rates re-weighted to the whole set"] if pooled else []
     return Discovery(df, members, space, pooled, notes)

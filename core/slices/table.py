@@ -95,7 +95,7 @@ def compute_table(es: EvalSet, *, b: int = bootstrap.B_DEFAULT, seed: int = 0, c
                                               seed=bootstrap.seed_for(m["slice"], seed))
         out.append({"slice": m["slice"], "source": m["source"], "description": m["description"], **r,
                     "_err": err})
-    progress(len(masks), len(masks), "Slice metrics done")
+    progress(len(masks), len(masks), "Slice metrics: done")
     overall = out[0]
     base_error = 1 - overall["accuracy"]
     for r in out:
