@@ -10,7 +10,8 @@ The rule (one place, documented here, recorded in every model's history as `budg
     epochs          = ceil(target_steps / steps_per_epoch)          small data -> more passes
                       clipped to [min_epochs[family], max_epochs[family]];
                       min_epochs drops to 1 when one epoch alone is >= 4 * target_steps (big data: one pass is plenty)
-    evals_per_epoch = clip(round(8 / epochs), 1, 4)                 ~8 validation checks per run, at least 1 an epoch
+    evals_per_epoch = clip(round(8 / epochs), 1, 4)                 ~8 validation checks per run, at least 1 an epoch,
+                      at most one per 10 steps                      (tiny data: noisy checks must not stop training)
 
 Early stopping (patience, counted in evaluations) restores the best validation state, so a generous epoch count
 costs time only while validation still improves. Learning rates: a freshly initialised head trains at
@@ -83,7 +84,7 @@ def plan_budget(n_rows: int, n_classes: int, batch_size: int, family: str = "def
     else:
         floor = 1 if spe >= 4 * target else rule.min_epochs
         n_epochs, source = min(max(math.ceil(target / spe), floor), rule.max_epochs), "auto"
-    evals = int(evals_per_epoch) if evals_per_epoch > 0 else min(max(round(8 / n_epochs), 1), 4)
+    evals = int(evals_per_epoch) if evals_per_epoch > 0 else min(max(round(8 / n_epochs), 1), 4, max(1, spe // 10))
     return Budget(epochs=n_epochs, steps_per_epoch=spe, total_steps=spe * n_epochs, evals_per_epoch=evals,
                   target_steps=target, class_factor=round(factor, 3), family=family, source=source)
 
