@@ -98,7 +98,7 @@ def threads() -> None:
     cores = th.usable_cores()
     print(f"== threads: GRU training (24 steps of 128 texts), {cores} usable cores ({_load()})")
     idle = _gru_seconds(cores)
-    print(f"no competing process, {cores} threads (torch default): {idle:.1f} s", flush=True)
+    print(f"without the added busy process, {cores} threads (torch default): {idle:.1f} s", flush=True)
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(2)
@@ -108,9 +108,9 @@ def threads() -> None:
     finally:
         busy.kill()
         busy.wait()
-    print(f"with one busy process, torch default ({cores} threads): {default:.1f} s ({default / idle:.2f}x idle)")
+    print(f"with one busy process, torch default ({cores} threads): {default:.1f} s ({default / idle:.2f}x the run without it)")
     print(f"with one busy process, policy ({policy.threads} thread(s); saw load {policy.load}, running "
-          f"{policy.running}, lab jobs {policy.lab_jobs}): {chosen:.1f} s ({chosen / idle:.2f}x idle); "
+          f"{policy.running}, lab jobs {policy.lab_jobs}): {chosen:.1f} s ({chosen / idle:.2f}x the run without it); "
           f"policy vs default: {default / chosen:.2f}x faster", flush=True)
 
 

@@ -315,8 +315,7 @@ def test_curves_page_shows_the_training_plan(env):
     """The RNN run's recorded plan (epochs set by the user here), the steps it ran and the epoch it kept."""
     at = AppTest.from_file(str(ROOT / "views" / "curves.py"), default_timeout=TIMEOUT)
     at.session_state["_shared_dataset"] = "upload:beta"
-    at.run()
-    assert not at.exception
-    plan = " ".join(t.value for t in at.text)
+    plan = " ".join(t.value for t in at.run().text)
+    assert not at.exception, at.exception
     assert "beta-rnn: Plan: 1 epoch(s) x" in plan and "(epochs set by the user)" in plan
     assert "kept the weights of epoch" in plan and "thread(s)" in plan
