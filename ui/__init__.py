@@ -13,7 +13,8 @@ Modules, one role each (pages keep writing `ui.something`: everything public is 
 - explain:    explanations through core.explain.registry and the shared `explain_controls` widget;
 - analysis:   cached self-attention views, label quality, confusable words;
 - embeddings: embedding samples and their projections;
-- scoring:    batch scoring of a table (core.scoring) and the "Evaluated on" switch (core.evaluations).
+- scoring:    batch scoring of a table (core.scoring) and the "Evaluated on" switch (core.evaluations);
+- checks:     behavioural-test runs (core.checks) with st.progress.
 
 What needs no Streamlit lives in core (escaping and formatting in core.safety, attention matrices in
 core.explain.attention, model tables in core.artifact_tables, lineage in core.lineage, ...); pages may import
@@ -43,6 +44,7 @@ from .cache import (
     predict_proba,
     refresh_artifacts,
 )
+from .checks import run_checks
 from .chrome import (
     KNOWN_ERRORS,
     PAGE_COMPARE,
@@ -123,5 +125,5 @@ __all__ = [
     "dataset_and_models", "model_and_predictions", "model_label", "pick_dataset", "pick_model", "pick_models",
     "pick_other_model", "require_selected", "select_model", "dataset_marks",
     "PAGE_SCORE", "SHIFT_COLUMNS", "compare_on", "evaluated_on", "evaluations_of", "parquet_bytes", "score_table",
-    "show_shift",
+    "show_shift", "run_checks",
 ]

@@ -54,8 +54,9 @@ class Target:
 
 def score_texts(target: Target, texts: Sequence[str], progress: Progress | None = None,
                 batch: int = BATCH) -> dict[str, np.ndarray]:
-    """text -> (k,) probabilities for every distinct text, scored in batches of `batch`."""
-    unique = list(dict.fromkeys(texts))
+    """text -> (k,) probabilities for every distinct text, scored in batches of `batch` (by length, so a batch
+    pads little)."""
+    unique = sorted(dict.fromkeys(texts), key=len)
     out: dict[str, np.ndarray] = {}
     for start in range(0, len(unique), batch):
         chunk = unique[start:start + batch]

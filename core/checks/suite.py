@@ -277,12 +277,14 @@ def parse_suite(text: str, labels: list[str] | None = None, source: str = "the s
         tests_raw = []
     if len(tests_raw) > MAX_TESTS:
         p.add("tests", f"{len(tests_raw)} tests; at most {MAX_TESTS}")
-    tests = [t for i, raw in enumerate(tests_raw) if (t := _check_test(raw, i, sets, p, labels))]
-    seen: set[str] = set()
-    for i, t in enumerate(tests):
-        if t.name in seen:
-            p.add(f"tests[{i}].name", f"{t.name!r} is used by another test; names must be unique")
-        seen.add(t.name)
+    tests, seen = [], set()
+    for i, raw in enumerate(tests_raw):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in seen:
+            p.add(f"tests[{i}].name", f"{name!r} is used by another test; names must be unique")
+        seen.add(name)
+        if (test := _check_test(raw, i, sets, p, labels)) is not None:
+            tests.append(test)
     if p.items:
         raise SuiteError(p.items, source)
     return Suite(dataset=data["dataset"], tests=tests, seed=seed, text=text,
