@@ -43,8 +43,7 @@ tests:
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("checks-lab")
     with restored_env(ENV):
-        for k, sub in zip(ENV, ("artifacts", "user_data", "jobs", "cache")):
-            os.environ[k] = str(root / sub)
+        os.environ.update({k: str(root / k.removeprefix("TEXTLAB_").removesuffix("_DIR").lower()) for k in ENV})
         from core import train
         from core.artifacts import load_model, load_predictions, save_artifact
         from core.data import load_dataset, save_upload
