@@ -236,3 +236,14 @@ def test_default_suite_multilabel_uses_false_positives():
     dirs = [t for t in s.tests if t.type == "DIR"]
     assert [t.name for t in dirs] == ["not money → money: add its words", "not money → money: remove its words"]
     assert "trade" in dirs[0].params["words"]
+
+
+def test_default_suite_of_an_empty_test_split_is_refused():
+    from core.errors import ParamError
+
+    with pytest.raises(ParamError, match="no test can be built for toy"):
+        default_suite("toy", [], np.array([], dtype=np.int64), np.array([], dtype=np.int64), ["a", "b"])
+    only_mft = [{"name": "m", "type": "MFT", "template": "{x}", "fill": {"x": ["a"]}, "expected": {"label": "a"}}]
+    s = parse_suite(default_suite("toy", [], np.array([], dtype=np.int64), np.array([], dtype=np.int64), ["a", "b"],
+                                  templates=only_mft))
+    assert [t.name for t in s.tests] == ["m"]

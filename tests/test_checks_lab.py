@@ -118,6 +118,8 @@ def test_cli_refuses_a_bad_suite_and_an_unconsented_replace(fresh, capsys, tmp_p
     assert code == 2 and "explicit consent" in err and saved_suite_text("upload:toy") == before
     code, _, err = cli(capsys, MODEL, "--suite", str(good), "--save-suite", "--replace")
     assert code == 0 and saved_suite_text("upload:toy") == MFT
+    code, _, err = cli(capsys, MODEL, "--dataset", "upload:other")
+    assert code == 2 and "no suite is saved for upload:other" in err
 
 
 def test_record_of_a_replaced_model_is_not_reused(fresh, capsys):

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ParamError
 from ..explain.confusable import confusable_pairs, confusable_words
 from .cases import text_rng
 from .perturb import PERTURBATIONS
@@ -92,7 +93,7 @@ def default_suite(dataset: str, texts: Sequence[str], y_true, y_pred, labels: Se
     texts, labels = list(texts), list(labels)
     sets: dict[str, list[str]] = {"sample": _sample(texts, n_sample, seed, "sample")}
     tests: list[dict[str, Any]] = [{"name": name, "type": "INV", "perturbation": name, "params": params,
-                                    "texts": "sample"} for name, params in SHARED_INV]
+                                    "texts": "sample"} for name, params in SHARED_INV if sets["sample"]]
     for name in SPECIFIC_INV:
         fn = PERTURBATIONS[name]
         applies = [t for t in dict.fromkeys(texts) if fn(t, text_rng(seed, name, t)) not in (None, t)]
@@ -102,6 +103,11 @@ def default_suite(dataset: str, texts: Sequence[str], y_true, y_pred, labels: Se
     tests += dir_tests(texts, np.asarray(y_true), np.asarray(y_pred), labels, top_cells=top_cells, n_words=n_words,
                        n_texts=n_dir_texts, seed=seed, stop_words=stop_words)
     tests += list(templates or [])
+    if not tests:
+        raise ParamError(f"no test can be built for {dataset}: its test split has no text (give a suite file with "
+                         "MFT templates instead)")
+    if not sets["sample"]:
+        del sets["sample"]
     generated = {"by": "default suite", "from_model": generated_from,
                  "at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     return dump_suite({"version": VERSION, "dataset": dataset, "seed": seed, "generated": generated,

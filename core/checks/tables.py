@@ -65,15 +65,25 @@ def summary_lines(record: dict[str, Any], n_examples: int = 3, width: int = 90) 
     for r in record["results"]:
         for e in r["examples"][:n_examples]:
             if e["original"]:
-                lines.append(f"    [{r['name']}] {_cut(e['original'], width)!r}")
-                lines.append(f"      → {_cut(e['perturbed'], width)!r}: {e['change']}")
+                start = _first_difference(e["original"], e["perturbed"], width)
+                lines.append(f"    [{r['name']}] {_cut(e['original'], width, start)!r}")
+                lines.append(f"      → {_cut(e['perturbed'], width, start)!r}: {e['change']}")
             else:
                 lines.append(f"    [{r['name']}] {_cut(e['perturbed'], width)!r}: got {e['after']}, {e['change']}")
     return lines
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+def _first_difference(a: str, b: str, width: int) -> int:
+    """Where to start showing two long texts so their first difference is in view (a third of `width` before it)."""
+    i = next((j for j, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return max(0, i - width // 3) if i >= width - 10 else 0
+
+
+def _cut(text: str, width: int, start: int = 0) -> str:
+    """`text` from `start`, at most `width` characters, "…" marking what is left out."""
+    head = "…" if start else ""
+    text = text[start:]
+    return head + (text if len(text) <= width else text[:width - 1] + "…")
 
 
 def side_by_side_lines(table: pd.DataFrame) -> list[str]:
