@@ -168,6 +168,23 @@ def test_a_python_tag_is_refused_and_never_runs(tmp_path):
     assert not marker.exists()
 
 
+def test_alias_bombs_deep_nesting_and_huge_suites_are_refused_quickly():
+    import time
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh",
+                                                                                                "bcdefghi"))
+    start = time.perf_counter()
+    assert "unknown field" in problems("version: 1\ndataset: toy\ntests: []\n" + bomb)[0]
+    assert time.perf_counter() - start < 5  # 10^9 leaves if walked naively
+    assert problems("[" * 60 + "]" * 60) == ["the YAML is nested more than 50 levels deep"]
+    deep = problems("[" * 100_000 + "]" * 100_000)  # libyaml stops it first; either way one clear line
+    assert len(deep) == 1 and "nest" in deep[0]
+    many = [{"name": f"t{i}", "type": "INV", "perturbation": "typos", "texts": "big"} for i in range(51)]
+    got = problems(suite(*many, sets={"big": ["x y"] * 1000}))
+    assert len(got) == 1 and got[0].endswith(", tests: 51,000 cases in all; at most 50,000 per suite")
+
+
 def test_perturbations_are_seeded_and_return_none_when_they_do_not_apply():
     P = PERTURBATIONS
     r = random.Random(0)

@@ -79,5 +79,4 @@ def variants_of(model: str) -> list[str]:
     from ..artifacts import list_artifacts
     from ..lineage import descendants
 
-    infos = [i for i in list_artifacts(include_broken=False)]
-    return descendants(model, infos)
+    return descendants(model, list_artifacts(include_broken=False))

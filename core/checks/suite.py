@@ -43,8 +43,9 @@ from .perturb import PERTURBATIONS
 VERSION = 1
 TYPES = ("INV", "DIR", "MFT")
 DIRECTIONS = ("up", "down")
-#: Limits keeping a suite something a page can edit and a run can finish: characters, tests, cases per test.
-MAX_CHARS, MAX_TESTS, MAX_TEXTS, MAX_CASES = 5_000_000, 200, 5_000, 5_000
+#: Limits keeping a suite something a page can edit and a run can finish: characters, tests, texts per test,
+#: template cases per test, cases per suite.
+MAX_CHARS, MAX_TESTS, MAX_TEXTS, MAX_CASES, MAX_TOTAL = 5_000_000, 200, 5_000, 5_000, 50_000
 _TEST_KEYS = {"name", "type", "perturbation", "params", "texts", "expected", "template", "fill", "max_cases",
               "description"}
 _TOP_KEYS = {"version", "dataset", "seed", "text_sets", "tests", "generated", "description"}
@@ -96,19 +97,42 @@ def suite_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def _lines(node: yaml.Node, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
-    """path ("tests[0].expected.label") -> 1-based line of its value, from the composed (not constructed) tree."""
+def _lines(node: yaml.Node, path: str = "", out: dict[str, int] | None = None,
+           seen: set[int] | None = None) -> dict[str, int]:
+    """path ("tests[0].expected.label") -> 1-based line of its value, from the composed (not constructed) tree.
+    A node reached again through an alias is not walked twice (an alias bomb stays linear)."""
     out = {} if out is None else out
+    seen = set() if seen is None else seen
     out.setdefault(path, node.start_mark.line + 1)
+    if id(node) in seen:
+        return out
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             key = f"{path}.{k.value}" if path else str(k.value)
             out[key] = k.start_mark.line + 1
-            _lines(v, key, out)
+            _lines(v, key, out, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            _lines(v, f"{path}[{i}]", out)
+            _lines(v, f"{path}[{i}]", out, seen)
     return out
+
+
+#: The C-accelerated safe loader when libyaml is there (same rules as yaml.SafeLoader, faster on big suites).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 50
+
+
+def _depth(text: str) -> int:
+    """Deepest nesting of mappings / lists, from the event stream (iterative: no recursion on hostile input)."""
+    depth = deepest = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return deepest
 
 
 class _Problems:
@@ -244,8 +268,10 @@ def parse_suite(text: str, labels: list[str] | None = None, source: str = "the s
     if len(text) > MAX_CHARS:
         raise SuiteError([f"{len(text):,} characters; at most {MAX_CHARS:,}"], source)
     try:
-        data = yaml.safe_load(text)
-        lines = _lines(yaml.compose(text, Loader=yaml.SafeLoader) or yaml.ScalarNode("", ""))
+        if _depth(text) > MAX_DEPTH:
+            raise SuiteError([f"the YAML is nested more than {MAX_DEPTH} levels deep"], source)
+        data = yaml.load(text, Loader=_LOADER)  # a safe loader: plain YAML only, never a python/* tag
+        lines = _lines(yaml.compose(text, Loader=_LOADER) or yaml.ScalarNode("", ""))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -285,6 +311,9 @@ def parse_suite(text: str, labels: list[str] | None = None, source: str = "the s
         seen.add(name)
         if (test := _check_test(raw, i, sets, p, labels)) is not None:
             tests.append(test)
+    total = sum(len(t.texts) if t.type != "MFT" else t.max_cases for t in tests)
+    if total > MAX_TOTAL:
+        p.add("tests", f"{total:,} cases in all; at most {MAX_TOTAL:,} per suite")
     if p.items:
         raise SuiteError(p.items, source)
     return Suite(dataset=data["dataset"], tests=tests, seed=seed, text=text,
