@@ -4,7 +4,6 @@ compressed variants)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.envtools import chart_text, restored_env
+from tests.envtools import chart_text, lab_dirs
 from tests.test_pages_compression import toy_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +20,6 @@ if str(ROOT) not in sys.path:
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR", "TEXTLAB_CACHE_DIR")
 MODEL, VARIANT = "toy-tfidf", "toy-tfidf-copy"
 MFT = """version: 1
 dataset: upload:toy
@@ -41,9 +39,7 @@ tests:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("checks-lab")
-    with restored_env(ENV):
-        os.environ.update({k: str(root / k.removeprefix("TEXTLAB_").removesuffix("_DIR").lower()) for k in ENV})
+    with lab_dirs(tmp_path_factory.mktemp("checks-lab")) as root:
         from core import train
         from core.artifacts import load_model, load_predictions, save_artifact
         from core.data import load_dataset, save_upload
