@@ -103,7 +103,9 @@ from .pickers import (
     require_selected,
     select_model,
 )
+from .preflight import embedding_start, estimate_panel
 from .scoring import SHIFT_COLUMNS, compare_on, evaluated_on, evaluations_of, parquet_bytes, score_table, show_shift
+from .thresholds import threshold_editor
 
 __all__ = [
     "plots", "xplots", "render", "MAX_TEXT_CHARS", "clean_text", "csv_bytes", "csv_cell", "csv_safe", "fmt",
@@ -124,4 +126,5 @@ __all__ = [
     "pick_other_model", "require_selected", "select_model", "dataset_marks",
     "PAGE_SCORE", "SHIFT_COLUMNS", "compare_on", "evaluated_on", "evaluations_of", "parquet_bytes", "score_table",
     "show_shift",
+    "embedding_start", "estimate_panel", "threshold_editor",
 ]
