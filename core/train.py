@@ -168,7 +168,7 @@ def run(
         "train_info": train_info,
     }
     config = {**resolved, "max_train": max_train}
-    # what init_embeddings=auto chose (language, source, coverage): shown on the Train page and by `list`
+    # what init_embeddings=auto chose (language, source, coverage): recorded in the manifest, shown on Train
     manifest_extra = {"embedding_init": train_info["embedding_init"]} if "embedding_init" in train_info else None
     try:
         return finish(model, ds, name, config=config, extra_metrics=extra, progress=progress, tune_thresholds=True,

@@ -24,9 +24,11 @@ TRAIN = """
 import json, sys
 from core import artifacts
 from core.train import run
+from core.data import resolve_dataset
 from core.params import parse_sets
 dataset, kind, sets, max_train = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
-path = run(dataset, kind, parse_sets(sets), max_train=max_train or None)
+# a name, or a file read the way `python -m core train --dataset FILE` reads it
+path = run(resolve_dataset(dataset, None, None, None), kind, parse_sets(sets), max_train=max_train or None)
 m = artifacts.get_artifact(path.name).metrics
 h = m["train_info"]["history"]
 print(json.dumps({"train_seconds": h["train_seconds"], "peak_memory_mb": h["peak_memory_mb"],

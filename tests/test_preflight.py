@@ -12,6 +12,7 @@ import pytest
 from core import preflight
 from core.cli import main
 from core.errors import ParamError
+from tests.envtools import lab_dirs
 from tests.test_rnn import toy_dataset
 
 SMALL = {"embed_dim": 16, "hidden_dim": 16, "epochs": 3, "batch_size": 16, "min_freq": 1, "tokenizer": "word",
@@ -21,8 +22,8 @@ SMALL = {"embed_dim": 16, "hidden_dim": 16, "epochs": 3, "batch_size": 16, "min_
 @pytest.fixture(autouse=True)
 def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("TEXTLAB_THREADS", "1")
-    monkeypatch.setenv("TEXTLAB_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
-    monkeypatch.setenv("TEXTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    with lab_dirs(tmp_path):  # artifacts, user data, jobs, cache under tmp_path
+        yield
 
 
 def test_estimate_counts_the_trainers_steps_and_measures_the_warmup():

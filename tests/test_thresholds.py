@@ -12,14 +12,15 @@ import pytest
 from core import artifacts, thresholds
 from core.cli import main
 from core.errors import ParamError
+from tests.envtools import lab_dirs
 from tests.tiny_bert import tiny_dataset
 
 
 @pytest.fixture(autouse=True)
 def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("TEXTLAB_THREADS", "1")
-    monkeypatch.setenv("TEXTLAB_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
-    monkeypatch.setenv("TEXTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    with lab_dirs(tmp_path):  # artifacts, user data, jobs, cache under tmp_path
+        yield
 
 
 def test_tune_finds_each_labels_best_cut_and_keeps_default_without_positives():
