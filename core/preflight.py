@@ -179,8 +179,13 @@ def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, star
     """Turn the warm-up measurements into the run's steps, seconds and peak memory (module docstring)."""
     times = probe.times[1:] or probe.times
     per_step = float(np.median(times))
+    from .budget import plan_budget
+
     bs = int(params["batch_size"])
-    epochs, evals_per_epoch = int(params["epochs"]), int(params.get("evals_per_epoch", 1))
+    # epochs / evaluations as the loop plans them (0 = core.budget's rule; the steps come from the loop itself)
+    plan = plan_budget(len(ds.train), ds.n_labels, bs, kind, int(params["epochs"]),
+                       int(params.get("evals_per_epoch", 0)))
+    epochs, evals_per_epoch = plan.epochs, plan.evals_per_epoch
     steps = probe.total
     steps_per_epoch = max(1, -(-steps // epochs))
     n_evals = min(steps, epochs * evals_per_epoch) if len(ds.validation) else 0
@@ -192,7 +197,10 @@ def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, star
     longest = chars.max() * per_char
     max_len = int(params.get("max_length") or 0)
     longest_tokens = min(longest, max_len) if max_len else longest
-    largest = int(max(bs * max(longest_tokens, 1), max(probe.tokens)))
+    largest = bs * max(longest_tokens, 1)
+    if params.get("max_batch_tokens"):  # token-budget pieces with gradient accumulation cap what one pass holds
+        largest = min(largest, int(params["max_batch_tokens"]))
+    largest = int(max(largest, max(probe.tokens)))
     # activation bytes per padded token from the steps after the first (the first also allocates the optimizer)
     idx = range(1, len(probe.peaks)) if len(probe.peaks) > 1 else range(len(probe.peaks))
     per_token = max(max((probe.peaks[i] - probe.starts[i]) / max(probe.tokens[i], 1) for i in idx), 0.0)
@@ -200,7 +208,7 @@ def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, star
     peak = max(probe.peaks) + per_token * max(0, largest - probe.tokens[at_peak])
     return Estimate(
         kind=kind, steps=steps, seconds_per_step=round(per_step, 4), train_seconds=round(per_step * steps, 1),
-        eval_seconds=round(eval_s, 1), total_seconds=round(per_step * steps + eval_s, 1),
+        eval_seconds=round(float(eval_s), 4), total_seconds=round(float(per_step * steps + eval_s), 1),
         peak_memory_mb=round(peak, 1), start_memory_mb=round(start_mb, 1),
         free_memory_mb=round(psutil.virtual_memory().available / MB, 1), warmup_steps=len(probe.times),
         largest_batch_tokens=largest, warmup_seconds=round(warm_s, 1),

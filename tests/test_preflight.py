@@ -36,7 +36,7 @@ def test_estimate_counts_the_trainers_steps_and_measures_the_warmup():
     assert est.steps == info["history"]["total_steps"] == 3 * 14  # 210 rows / 16 per batch, 3 epochs
     assert est.warmup_steps == 4 and est.seconds_per_step > 0
     assert est.total_seconds >= est.train_seconds == pytest.approx(est.seconds_per_step * est.steps, abs=0.06)
-    assert est.details["evaluations"] == 3 * 2 and est.eval_seconds > 0
+    assert est.details["evaluations"] == len(info["history"]["evals"]) > 0 and est.eval_seconds > 0  # as planned
     assert est.peak_memory_mb >= est.start_memory_mb > 0 and est.largest_batch_tokens >= max(est.details["step_tokens"])
     assert all(t > 0 for t in est.details["step_tokens"])  # the embedding inputs were seen
     assert "optimisation steps" in est.lines()[0]
