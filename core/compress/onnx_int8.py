@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import thresholds
 from ..base import TextClassifier
 from ..errors import ParamError
 from ..progress import ProgressCallback
@@ -49,7 +50,7 @@ class OnnxClassifier(TextClassifier):
         self.meta = dict(meta)
         self.labels = list(meta["labels"])
         self.multilabel = bool(meta["multilabel"])
-        self.threshold = float(meta.get("threshold", 0.5))
+        self.threshold = thresholds.from_json(meta.get("threshold"))
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads or torch.get_num_threads())  # follow the process's torch setting
         opts.inter_op_num_threads = 1
@@ -188,7 +189,7 @@ def build_onnx_int8(teacher: Any, settings: dict[str, Any], progress: ProgressCa
     try:
         info = export_int8(base, tmp)
         progress(1, 2, "int8-onnx: quantizing")
-        meta = {"labels": list(base.labels), "multilabel": base.multilabel, "threshold": base.threshold,
+        meta = {"labels": list(base.labels), "multilabel": base.multilabel, "threshold": thresholds.as_json(base.threshold),
                 "max_length": base.max_length, "hidden": base.hidden_size, "n_parameters": base.n_parameters(),
                 "chunking": base.chunking, "stride": int(base.config.get("stride", 0)),
                 "base_kind": base.kind, "quantization": "onnxruntime dynamic int8, per-channel weights"}
