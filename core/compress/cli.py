@@ -1,4 +1,6 @@
-"""`python -m core compress --teacher NAME --method M [--set key=value ...] [--name OUT] [--job-dir DIR]`."""
+"""`python -m core compress [--teacher] NAME --method M [--set key=value ...] [--name OUT] [--job-dir DIR]`,
+`python -m core compress-diff VARIANT [--parent P] [--json]` (what compression changed, core.changes) and
+`python -m core compress-pick MODEL [--max-ms X] [--max-mb Y]` (budget picker, core.compress.pick)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +11,8 @@ from ..errors import ParamError
 
 
 def _setup(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--teacher", required=True, help="the saved model to compress (parent of the new variant)")
+    p.add_argument("teacher_pos", nargs="?", metavar="TEACHER", help="the saved model to compress (or --teacher)")
+    p.add_argument("--teacher", help="the saved model to compress (parent of the new variant)")
     p.add_argument("--method", required=True,
                    help="distill | int8 | int8-onnx | fp16 | bf16 | prune | prune-heads | prune-structured | ensemble")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method setting (repeatable)")
@@ -24,6 +27,9 @@ def _compress(args: argparse.Namespace) -> int:
     from ..progress import run_as_job
     from . import compress, methods
 
+    args.teacher = args.teacher or args.teacher_pos
+    if not args.teacher:
+        raise ParamError("name the model to compress: python -m core compress TEACHER --method M")
     table = methods()
     if args.method not in table:
         raise ParamError(f"unknown method {args.method!r}; known: {', '.join(table)}")
