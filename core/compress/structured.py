@@ -29,7 +29,7 @@ from torch import nn
 from ..errors import ParamError
 from ..params import Param
 from ..progress import ProgressCallback, null_progress
-from .prune import _batches, _select
+from .prune import _batches, _inflate, _select
 
 PARAMS: list[Param] = [
     Param("ffn_keep", 0.5, "share of the FFN neurons kept in every layer", min=0.02, max=1.0),
@@ -95,19 +95,7 @@ def inflate_ffn(layer: nn.Module, removed: list[int]) -> list[tuple[nn.Module, s
     full = len(kept) + len([r for r in removed if r not in kept])
     idx = torch.tensor(kept, dtype=torch.long)
     old_in, old_out = layer.intermediate.dense, layer.output.dense
-    new_in = nn.Linear(old_in.in_features, full, bias=old_in.bias is not None)
-    new_out = nn.Linear(full, old_out.out_features, bias=old_out.bias is not None)
-    with torch.no_grad():
-        new_in.weight.zero_()
-        new_in.weight[idx] = old_in.weight.float()
-        if old_in.bias is not None:
-            new_in.bias.zero_()
-            new_in.bias[idx] = old_in.bias.float()
-        new_out.weight.zero_()
-        new_out.weight[:, idx] = old_out.weight.float()
-        if old_out.bias is not None:
-            new_out.bias.copy_(old_out.bias.float())
-    layer.intermediate.dense, layer.output.dense = new_in, new_out
+    layer.intermediate.dense, layer.output.dense = _inflate(old_in, idx, full, 0), _inflate(old_out, idx, full, 1)
     return [(layer.intermediate, "dense", old_in), (layer.output, "dense", old_out)]
 
 
