@@ -3,7 +3,6 @@ matches metrics.json, user strings escaped, a hand-edited card never replaced wi
 sections and explained errors, the CLI twins and the page."""
 from __future__ import annotations
 
-import os
 import random
 import sys
 from pathlib import Path
@@ -12,13 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.envtools import restored_env
+from tests.envtools import lab_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR", "TEXTLAB_CACHE_DIR")
 #: a label with markup characters: the card and the report must show it as typed, never as markup
 ODD = "tech <b>|*"
 TOPICS = {"sport": "match team goal coach league score".split(), "money": "market stock bank profit price".split(),
@@ -49,9 +47,7 @@ def lab(tmp_path_factory):
     import torch
 
     root = tmp_path_factory.mktemp("cards-lab")
-    with restored_env(ENV):
-        for k, sub in zip(ENV, ("artifacts", "user_data", "jobs", "cache")):
-            os.environ[k] = str(root / sub)
+    with lab_dirs(root):
         old = torch.get_num_threads()
         torch.set_num_threads(1)
         from core import train
@@ -162,3 +158,15 @@ def test_report_page_shows_card_and_builds_report(lab):
     assert not at.exception
     labels = [str(b.proto.label) for b in at.get("download_button")]
     assert any("Download the report" in x for x in labels), (labels, [e.value for e in at.error])
+
+
+def test_worst_slices_appear_once_the_slice_table_exists(lab):
+    from core.cards import model_card
+    from core.slices.table import slice_table
+
+    assert "## Worst slices" not in model_card("cards-rnn")  # a card never computes slices itself
+    slice_table("cards-rnn")
+    card = model_card("cards-rnn")
+    assert "## Worst slices" in card
+    section = card.split("## Worst slices", 1)[1].split("\n## ", 1)[0]
+    assert "| slice | description | n | accuracy |" in section and section.count("\n| ") >= 2  # header + rows
