@@ -183,6 +183,9 @@ def test_compression_changes_dict_and_cli(lab, capsys):
     assert d["parent"] == "teacher" and d["method"] == "prune-structured"
     assert d["summary"]["n"] == len(lab["ds"].test) == sum(sum(r) for r in d["confusion"]["matrix"])
     assert d["summary"]["flipped"] == sum(r["flipped"] for r in d["by_class"])
+    assert d["by_slice"]["source"].startswith("core.slices tags")  # the analysis issue's tag registry
+    for r in d["by_slice"]["rows"]:
+        assert 0 <= r["flipped"] <= r["rows"] and r["flipped"] <= d["summary"]["flipped"]
     assert d["cka"]["available"] and d["cka"]["teacher_layers"] == 3 and d["cka"]["variant_layers"] == 2
     kept = d["cka"]["matched"][1]["teacher_layer"]
     assert kept in (1, 2)  # the kept layer is matched to the parent layer it came from

@@ -83,7 +83,7 @@ def compression_changes(variant: str, parent: str | None = None, sample: int = 2
         "variant": variant, "parent": parent, "method": (info.manifest.get("compression") or {}).get("method", ""),
         "summary": flips.summary(pa, pv), "by_class": flips.by_class(pa, pv),
         "confusion": None if pa.multilabel else {"labels": list(pa.labels), "matrix": flips.confusion(pa, pv)},
-        "by_slice": flips.by_slice(pa, pv),
+        "by_slice": flips.by_slice(pa, pv, parent_name=parent),
         "calibration": {"parent": cal_a, "variant": cal_b, "ece_shift": cal_b["ece"] - cal_a["ece"]},
         "cka": {"available": False, "reason": "not computed (cka=False)"},
     }

@@ -99,31 +99,35 @@ def _masks(tags: Sequence[str]) -> Masks:
     return {str(t): arr == t for t in dict.fromkeys(arr.tolist())}
 
 
-#: slice group -> tagger(parent predictions) -> {slice name: (n,) bool}. The fallback used while no tag registry
-#: exists; `slice_sources()` adds core.slices' tags when that package provides them.
+#: slice group -> tagger(parent predictions) -> {slice name: (n,) bool}: groups any two prediction sets have;
+#: `slice_sources(parent_name)` adds the parent artifact's core.slices tags.
 FALLBACK_SOURCES: dict[str, Callable[[Predictions], Masks]] = {
     "length": lambda p: _masks(length_bucket(p.texts)),
     "predicted class": lambda p: _masks(predicted_class(p)),
 }
 
 
-def slice_sources() -> tuple[str, dict[str, Callable[[Predictions], Masks]]]:
-    """(where the slices come from, {group: tagger}). Hook for core.slices (the analysis issue's tag registry):
-    when it provides `tag_texts(texts) -> {tag name: (n,) bool}`, its tags are used beside the fallback length
-    buckets and predicted classes; otherwise the fallback alone."""
-    try:
-        from ..slices import tag_texts  # type: ignore[attr-defined]
-    except ImportError:
-        return "fallback: length bucket and the parent's predicted class (core.slices not installed)", \
-            dict(FALLBACK_SOURCES)
-    tagged = lambda p: {k: np.asarray(m, dtype=bool) for k, m in tag_texts(list(p.texts)).items()}  # noqa: E731
-    return "core.slices tags", {"slice": tagged, **FALLBACK_SOURCES}
+def slice_sources(parent_name: str | None = None) -> tuple[str, dict[str, Callable[[Predictions], Masks]]]:
+    """(where the slices come from, {group: tagger}): the parent's core.slices tags (the analysis issue's tag
+    registry, computed once per model and cached there) when `parent_name` is given, beside the length buckets
+    and predicted classes; those two alone otherwise."""
+    if parent_name is None:
+        return "length bucket and the parent's predicted class", dict(FALLBACK_SOURCES)
+    from ..slices.inputs import cached_tags, eval_set
+
+    def tagged(p: Predictions) -> Masks:
+        masks = cached_tags(eval_set(parent_name))
+        return {k: np.asarray(m, dtype=bool) for k, m in masks.items() if len(m) == len(p.texts)}
+    return "core.slices tags of the parent, length bucket and predicted class", \
+        {"tag": tagged, **FALLBACK_SOURCES}
 
 
-def by_slice(parent: Predictions, variant: Predictions, min_rows: int = 1) -> dict[str, Any]:
+def by_slice(parent: Predictions, variant: Predictions, min_rows: int = 1,
+             parent_name: str | None = None) -> dict[str, Any]:
     """{"source": where the slices come from, "rows": [{group, slice, rows, flipped, flip_rate, fixed, broken}]}
-    sorted by flip rate (slices with fewer than `min_rows` rows left out)."""
-    source, taggers = slice_sources()
+    sorted by flip rate (slices with fewer than `min_rows` rows left out). `parent_name` adds the parent
+    artifact's core.slices tags."""
+    source, taggers = slice_sources(parent_name)
     f = flipped(parent, variant)
     ca, cb = correct(parent), correct(variant)
     rows = []
