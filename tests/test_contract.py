@@ -2,7 +2,7 @@
 
 In the spirit of scikit-learn's `parametrize_with_checks`: one list of checks x one list of tiny models covering
 every registered family (core.models.FAMILIES, single- and multi-label), every compression method's output
-(int8, fp16, bf16, magnitude pruning, head pruning, distilled students, ONNX int8) and an ensemble (int8, ONNX and
+(int8, fp16, bf16, magnitude pruning, head pruning, structured pruning, distilled students, ONNX int8) and an ensemble (int8, ONNX and
 ensemble also multi-label), so every kind
 `python -m core list` can show is covered (`test_every_kind_is_covered` fails when a new kind has no case here).
 
@@ -57,6 +57,7 @@ COMPRESSED: dict[str, tuple[str, dict]] = {
     "bf16": ("bf16", {"compute": "bf16"}),
     "prune": ("prune", {"sparsity": 0.5}),
     "prune-heads": ("prune-heads", {"fraction": 0.5, "sample": 16}),
+    "prune-structured": ("prune-structured", {"ffn_keep": 0.5, "sample": 16, "recovery_steps": 2}),
     "distill-shallow": ("distill", {"student": "shallow", "layers": ["0"], **FAST}),
     "distill-rnn": ("distill", {"student": "rnn", "embed_dim": 16, "hidden_dim": 16, "min_freq": 1, **FAST}),
     "distill-scratch": ("distill", {"student": "scratch_transformer", "d_model": 16, "num_heads": 2, "ff_dim": 32,

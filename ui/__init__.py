@@ -70,6 +70,7 @@ from .chrome import (
     show_tokens,
     upload_limit_mb,
 )
+from .compression import budget_section, changes_section
 from .datasets import (
     dataset_list,
     dataset_versions,
@@ -127,6 +128,7 @@ __all__ = [
     "KNOWN_ERRORS", "PAGE_COMPARE", "PAGE_COMPRESSION", "PAGE_CURVES", "PAGE_DATASET", "PAGE_EMBEDDINGS",
     "PAGE_ERRORS", "PAGE_EXPLAIN", "PAGE_OVERVIEW", "PAGE_PREDICT", "PAGE_TRAIN", "case_file_button", "csv_download",
     "empty_state", "guard", "page_header", "page_link", "panel", "show_error", "show_tokens", "upload_limit_mb",
+    "budget_section", "changes_section",
     "describe_dataset", "dataset_list", "dataset_versions", "free_dataset_name", "load_dataset", "read_upload", "refresh_datasets", "save_upload",
     "EMBED_CAP", "EMBED_FAMILIES", "embed_families", "embed_sample", "projection",
     "COLOUR_LEGEND", "attribution_bar", "explain_controls", "explain_text", "explainers", "mean_attribution",

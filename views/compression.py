@@ -1,8 +1,9 @@
 """Compression: what quantized / distilled / pruned variants buy against their reference model, measured honestly.
 
 Scorecard from the newest saved benchmark run (core.bench, interleaved timing in one process), trade-off plots
-with the Pareto front, calibration, the test examples whose prediction changed, per-class change, and a form
-that builds a new variant as a background job.
+with the Pareto front, calibration, the test examples whose prediction changed, per-class change, what a variant
+changed against its parent (core.changes: flips by class / slice, calibration shift, CKA), a budget picker
+(core.compress.pick), and a form that builds a new variant as a background job.
 """
 from collections.abc import Callable
 from typing import Any
@@ -262,6 +263,20 @@ if variants:
                             key="compression-per-class")
             st.caption("Per-class accuracy is the share of a class's test examples predicted correctly (its recall). "
                        "Bars right of zero: the variant gained on that class; left: it lost.")
+
+    # ------------------------------------------------------------------------------------------ what changed
+    st.subheader("What compression changed")
+    parent_of = by_name[variant].parent if by_name[variant].parent in same_set else reference
+    st.caption(f"{variant} against {parent_of} (its parent when recorded, else the reference): which predictions "
+               "flipped, by class and by slice, how calibration moved, and how similar the layers' "
+               "representations stay.")
+    ui.changes_section(variant, parent_of)
+
+# ------------------------------------------------------------------------------------------------ budget
+st.subheader("Budget picker")
+st.caption(f"The most accurate model of {reference}'s lineage family (its root and every variant built from it) "
+           "within a latency and / or size budget.")
+ui.budget_section(reference)
 
 # ------------------------------------------------------------------------------------------------ build
 st.subheader("Build a variant")

@@ -1,7 +1,7 @@
 """Compression methods that turn a saved model (the teacher / parent) into a new artifact.
 
     compress(teacher, method, settings, name, progress) -> artifact folder
-Methods (METHODS): distill, int8, int8-onnx, fp16, bf16, prune, prune-heads, ensemble. Each has a Param list
+Methods (METHODS): distill, int8, int8-onnx, fp16, bf16, prune, prune-heads, prune-structured, ensemble. Each has a Param list
 (validated like training settings; `python -m core compress --method M --show-params` lists them).
 
 Every result is saved with `core.train.finish`, so it is evaluated on the same test split as its parent and its
@@ -166,9 +166,15 @@ def _onnx(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[Te
     return build_onnx_int8(t, s, progress)
 
 
+def _structured(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:
+    from .structured_fit import build
+
+    return build(t, s, progress)
+
+
 def _methods() -> dict[str, Method]:
     from ..models import ensemble
-    from . import distill, prune, quantize
+    from . import distill, prune, quantize, structured
 
     ens_params = [Param("members", [], "other models to combine with the teacher (comma separated)", type=list),
                   *[p for p in ensemble.PARAMS if p.name != "members"]]
@@ -187,6 +193,9 @@ def _methods() -> dict[str, Method]:
                "latency)", prune.MAGNITUDE_PARAMS, _prune),
         Method("prune-heads", "Attention-head pruning", "remove the least important attention heads (smaller "
                "matrices: fewer parameters, smaller file, lower latency)", prune.HEAD_PARAMS, _prune_heads),
+        Method("prune-structured", "Structured pruning", "remove the least important FFN neurons (and optionally "
+               "whole layers), then recover by distillation from the parent (smaller and faster)",
+               structured.PARAMS, _structured),
         Method("ensemble", "Weighted ensemble", "weighted vote of the teacher and other saved models, weights tuned "
                "on validation", ens_params, _ensemble),
     ]}

@@ -109,6 +109,22 @@ def _select(lin: nn.Linear, idx: torch.Tensor, dim: int) -> nn.Linear:
     return new.to(lin.weight.dtype)
 
 
+def _inflate(lin: nn.Linear, idx: torch.Tensor, full: int, dim: int) -> nn.Linear:
+    """Inverse of `_select`: a float linear with `full` rows (dim 0) or columns (dim 1), `lin`'s at `idx`, zeros
+    elsewhere (a row's bias too; a column-pruned linear keeps its whole bias)."""
+    rows, cols = (full, lin.in_features) if dim == 0 else (lin.out_features, full)
+    new = nn.Linear(cols, rows, bias=lin.bias is not None)
+    with torch.no_grad():
+        new.weight.zero_()
+        new.weight.index_copy_(dim, idx, lin.weight.float())
+        if lin.bias is not None and dim == 1:
+            new.bias.copy_(lin.bias.float())
+        elif lin.bias is not None:
+            new.bias.zero_()
+            new.bias.index_copy_(0, idx, lin.bias.float())
+    return new
+
+
 def _positions(heads: list[int], kept: list[int], dh: int) -> torch.Tensor:
     """Feature positions (in the current, possibly shrunk layout) of original heads `heads`."""
     pos = [kept.index(h) for h in heads]
@@ -144,23 +160,10 @@ def inflate_heads(block: nn.Module, removed: list[int]) -> list[tuple[nn.Module,
     swaps = []
     for name in ("query", "key", "value"):
         old = getattr(sa, name)
-        new = nn.Linear(old.in_features, n_full * dh, bias=old.bias is not None)
-        with torch.no_grad():
-            new.weight.zero_()
-            new.weight[idx] = old.weight.float()
-            if old.bias is not None:
-                new.bias.zero_()
-                new.bias[idx] = old.bias.float()
-        setattr(sa, name, new)
+        setattr(sa, name, _inflate(old, idx, n_full * dh, 0))
         swaps.append((sa, name, old))
     old = block.output.dense
-    new = nn.Linear(n_full * dh, old.out_features, bias=old.bias is not None)
-    with torch.no_grad():
-        new.weight.zero_()
-        new.weight[:, idx] = old.weight.float()
-        if old.bias is not None:
-            new.bias.copy_(old.bias.float())
-    block.output.dense = new
+    block.output.dense = _inflate(old, idx, n_full * dh, 1)
     swaps.append((block.output, "dense", old))
     return swaps
 

@@ -6,6 +6,7 @@ A `CompressedClassifier` wraps the parent family's classifier (`base`) and a `re
     embedding      "fp32" | "int8"                     Int8Embedding at run time (int8 rows, per-row scales)
     compute        "fp32" | "bf16"                     dtype of the float parts at run time
     pruned_heads   {"<attr>.<module path>": [removed head indices]}   BERT-style attention blocks, shrunk
+    pruned_ffn     {"<attr>.<layer path>": [removed FFN neuron indices]}   BERT-style FFN blocks, shrunk
 Everything else (tokenizer, labels, the capability methods of core.base.TextClassifier) is the parent's own code:
 calls are delegated, for the capabilities the variant keeps (int8 / bf16 drop "gradients").
 
@@ -13,7 +14,7 @@ Folder written by `save`:
     variant.json   {"format", "kind": "compressed", "base_kind", "recipe"}
     base/          the parent family's folder with every *.safetensors re-encoded (int8 / half / zero rows dropped)
 `load` decodes base/ into a temporary float32 folder, calls the parent family's `load` on it, then re-applies the
-run-time steps (head pruning, then int8) in that fixed order. Saving re-inflates pruned heads with zeros and
+run-time steps (structural pruning: heads, FFN neurons; then int8) in that fixed order. Saving re-inflates pruned heads with zeros and
 dequantizes int8 layers only for the moment of writing, so load(save(m)) predicts exactly like m.
 """
 from __future__ import annotations
@@ -37,7 +38,15 @@ DESCRIPTION = "A quantized / half-precision / head-pruned copy of another model 
 PARAMS: list = []
 FORMAT = 1
 DEFAULT_RECIPE: dict[str, Any] = {"storage": "fp32", "linear": "fp32", "embedding": "fp32", "compute": "fp32",
-                                  "pruned_heads": {}}
+                                  "pruned_heads": {}, "pruned_ffn": {}}
+
+
+def structural_steps() -> dict[str, tuple[Any, Any]]:
+    """recipe key -> (shrink(module, removed), inflate(module, removed) -> swaps): physical pruning steps."""
+    from ..compress import prune, structured
+
+    return {"pruned_heads": (prune.shrink_heads, prune.inflate_heads),
+            "pruned_ffn": (structured.shrink_ffn, structured.inflate_ffn)}
 
 
 def torch_roots(model: TextClassifier) -> dict[str, nn.Module]:
@@ -76,12 +85,13 @@ class CompressedClassifier(TextClassifier):
     # ------------------------------------------------------------------ run-time transforms
     def apply(self) -> None:
         """Apply the recipe's run-time steps to `base` (once): prune heads, count parameters, then int8 / bf16."""
-        from ..compress import prune, quantize
+        from ..compress import quantize
 
         if self._applied:
             return
-        for path, removed in (self.recipe.get("pruned_heads") or {}).items():
-            prune.shrink_heads(resolve_module(self.base, path), [int(h) for h in removed])
+        for key, (shrink, _) in structural_steps().items():
+            for path, removed in (self.recipe.get(key) or {}).items():
+                shrink(resolve_module(self.base, path), [int(h) for h in removed])
         roots = torch_roots(self.base).values()
         self._n_params = sum(quantize.count_numbers(r) for r in roots)
         for root in roots:
@@ -169,11 +179,14 @@ class CompressedClassifier(TextClassifier):
         if r.get("pruned_heads"):
             n = sum(len(v) for v in r["pruned_heads"].values())
             parts.append(f"{n} attention heads removed")
+        if r.get("pruned_ffn"):
+            n = sum(len(v) for v in r["pruned_ffn"].values())
+            parts.append(f"{n} FFN neurons removed")
         return "; ".join(parts)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> None:
-        from ..compress import prune, quantize, storage
+        from ..compress import quantize, storage
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -185,8 +198,9 @@ class CompressedClassifier(TextClassifier):
                 swaps += quantize.to_float(root)
                 if bf16:
                     root.float()
-            for path, removed in (self.recipe.get("pruned_heads") or {}).items():
-                swaps += prune.inflate_heads(resolve_module(self.base, path), [int(h) for h in removed])
+            for key, (_, inflate) in structural_steps().items():
+                for path, removed in (self.recipe.get(key) or {}).items():
+                    swaps += inflate(resolve_module(self.base, path), [int(h) for h in removed])
             with tempfile.TemporaryDirectory(prefix="textlab-variant-") as tmp:
                 self.base.save(Path(tmp) / "base")
                 storage.encode_folder(Path(tmp) / "base", directory / "base", self.recipe["storage"])
