@@ -127,7 +127,9 @@ def test_report_has_sections_errors_explained_and_escapes_text(lab):
     assert 'class="tok' in html  # the explained errors carry token chips
     assert seen[-1] == 1.0
     variant = lab_report_html("cards-rnn-int8", n_errors=3, n_explained=0)
-    assert "Compression scorecard" in re.findall(r"<h2>(.*?)</h2>", variant)
+    headings = re.findall(r"<h2>(.*?)</h2>", variant)
+    assert "Compression scorecard" in headings and "What compression changed" in headings
+    assert "flipped predictions" in variant
 
 
 def test_cli_card_and_report(lab, tmp_path, capsys):

@@ -1,8 +1,9 @@
 """One self-contained HTML lab report of a model, for a meeting or a bug report.
 
-Sections: the card's sections (summary, data, settings, per-class metrics, lineage, limitations) plus the
-report's own: confusion matrix (or per-label errors), reliability diagram, the most confident errors each with an
-explanation from the model's default explainer, and the compression scorecard chart. Every user string is
+Sections: the card's sections (summary, data, settings, per-class metrics, worst slices, behavioural tests,
+lineage, limitations) plus the report's own: confusion matrix (or per-label errors), reliability diagram, the most
+confident errors each with an explanation from the model's default explainer, the compression scorecard chart and,
+for a variant, what compression changed against its parent (flips, calibration, CKA). Every user string is
 escaped by core.explain.render.case_file_html; plotly.js is inlined once, so the file opens offline.
 """
 from __future__ import annotations
@@ -97,12 +98,42 @@ def _scorecard(f: Facts) -> Part | None:
     return Part("", fig)
 
 
+def _changes(f: Facts) -> Part | None:
+    """A variant against its parent (core.changes): flips by class and by slice, calibration shift, and CKA of
+    the representations when both are torch encoders (runs both on a 128-text sample)."""
+    import pandas as pd
+
+    from ..changes import compression_changes
+    from ..changes.plots import cka_heatmap, flips_by_class
+
+    if not f.manifest.get("parent"):
+        return None
+    try:
+        diff = compression_changes(f.name, sample=128, cka=True)
+    except Exception:  # noqa: BLE001 - a parent deleted or scored on other rows: the section is left out
+        return None
+    s, cal = diff["summary"], diff["calibration"]
+    summary = {"parent": diff["parent"], "flipped predictions": f"{s['flipped']:,} of {s['n']:,} "
+               f"({s['flip_rate']:.2%})", "now right (fixed)": s["fixed"], "now wrong (broken)": s["broken"],
+               "ECE parent → variant": f"{cal['parent']['ece']:.4f} → {cal['variant']['ece']:.4f}"}
+    content: list[Any] = [summary, flips_by_class(diff["by_class"])]
+    rows = (diff.get("by_slice") or {}).get("rows") or []
+    if rows:
+        content.append(pd.DataFrame(rows).sort_values("flip_rate", ascending=False).head(12))
+    if diff["cka"].get("available"):
+        content.append(cka_heatmap(diff["cka"]["matrix"], diff["cka"]["matched"]))
+    else:
+        content.append(f"Representation similarity (CKA): {diff['cka'].get('reason', 'not available')}.")
+    return Part("", content)
+
+
 #: The report's own sections, placed after the card section named by the key.
 REPORT_ONLY: list[tuple[str, Section]] = [
     ("summary", Section("confusion", "Confusion", _confusion, card=False)),
     ("confusion", Section("calibration", "Calibration", _calibration, card=False)),
     ("per_class", Section("errors", "Most confident errors", _errors, card=False)),
     ("lineage", Section("scorecard", "Compression scorecard", _scorecard, card=False)),
+    ("scorecard", Section("changes", "What compression changed", _changes, card=False)),
 ]
 
 
