@@ -17,6 +17,7 @@ import numpy as np
 from . import artifacts
 from .base import TextClassifier
 from .data import Split, TextDataset
+from .dynamics.record import recording
 from .memory import PeakMemory
 from .models import family
 from .params import resolve
@@ -88,6 +89,7 @@ def finish(
     compression: dict[str, Any] | None = None,
     progress: ProgressCallback = null_progress,
     overwrite: bool = False,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Evaluate a ready model on the test split, measure latency and save it as artifact `name`.
 
@@ -100,7 +102,7 @@ def finish(
     progress(1, 1, "save: writing artifact")
     return artifacts.save_artifact(
         model, name, dataset=ds, config=config, metrics=metrics, predictions=preds,
-        parent=parent, compression=compression, overwrite=overwrite,
+        parent=parent, compression=compression, overwrite=overwrite, extra_files=extra_files,
     )
 
 
@@ -132,8 +134,9 @@ def run(
     auto_named = name is None
     name = name or default_name(ds.name, kind)
     t0 = time.perf_counter()
-    with PeakMemory() as mem:
+    with PeakMemory() as mem, recording(seed=int(resolved.get("seed", 0))) as dynamics:
         model, train_info = fam.fit(ds, resolved, progress)
+    recorded = dynamics.result()  # torch families: gold probabilities of the training rows per evaluation
     train_seconds = time.perf_counter() - t0
     extra = {
         "train_seconds": round(train_seconds, 3),
@@ -144,11 +147,13 @@ def run(
         "train_info": train_info,
     }
     config = {**resolved, "max_train": max_train}
+    files = recorded.files() if recorded is not None else None
     try:
-        return finish(model, ds, name, config=config, extra_metrics=extra, progress=progress)
+        return finish(model, ds, name, config=config, extra_metrics=extra, progress=progress, extra_files=files)
     except artifacts.ArtifactError:
         if not auto_named or not artifacts.artifact_dir(name).exists():
             raise
         # Another job took the same default name meanwhile (e.g. a double-clicked Train button): keep this
         # model under the next free name rather than lose it.
-        return finish(model, ds, artifacts.unique_name(name), config=config, extra_metrics=extra, progress=progress)
+        return finish(model, ds, artifacts.unique_name(name), config=config, extra_metrics=extra, progress=progress,
+                      extra_files=files)

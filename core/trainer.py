@@ -53,6 +53,7 @@ from torch.utils.data import DataLoader
 
 from .config import num_threads
 from .data import TextDataset
+from .dynamics.record import attach as attach_dynamics
 from .memory import MB, PeakMemory
 from .models.torch_base import logits_to_proba, predict_logits  # noqa: F401 - re-exported
 from .params import Param
@@ -338,6 +339,8 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     run = _Run(accelerator, model, optimizer, scheduler, sampler, loader, steps_per_epoch, total_steps)
     evaluate = Evaluator(dataset.validation, encode, multilabel, losses.hard, cfg.metric, cfg.patience,
                          cfg.eval_batch_size, device)
+    # training dynamics (core.dynamics): records the training rows' gold probabilities when a recording is open
+    evaluate = attach_dynamics(evaluate, dataset.train, encode, multilabel, device)
 
     history: dict[str, Any] = {
         "train_loss": [], "lr": [], "evals": evaluate.evals, "epoch_seconds": [], "grad_flow": [],

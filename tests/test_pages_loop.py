@@ -1,0 +1,117 @@
+"""Data maps and Relabel pages through AppTest, on a tiny upload with planted label noise (TF-IDF, GRU and a
+multi-label TF-IDF model built once per module)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.envtools import chart_text, restored_env
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # pages import `ui` from the project root
+    sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+TIMEOUT = 180
+ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR", "TEXTLAB_CACHE_DIR", "TEXTLAB_THREADS")
+XSS = "<b>bold</b> ball goal team"
+
+
+def _set_env(root: Path) -> None:
+    os.environ.update(TEXTLAB_ARTIFACTS_DIR=str(root / "artifacts"), TEXTLAB_USER_DATA_DIR=str(root / "user_data"),
+                      TEXTLAB_JOBS_DIR=str(root / "jobs"), TEXTLAB_CACHE_DIR=str(root / "cache"),
+                      TEXTLAB_THREADS="1")
+
+
+@pytest.fixture(scope="module")
+def loop_lab(tmp_path_factory):
+    from core import train
+    from core.data import save_upload
+    from tests.planted_noise import FAST_RNN, noisy_dataset
+    from tests.tiny_bert import tiny_dataset
+
+    root = tmp_path_factory.mktemp("looplab")
+    with restored_env(ENV):
+        _set_env(root)
+        ds, flipped = noisy_dataset()
+        ds.train.texts[flipped[0]] = XSS  # a flipped row with markup: hover and tables must show it as text
+        save_upload(ds, "noisy")
+        save_upload(tiny_dataset(multilabel=True, n_train=60), "multi")
+        fast = {"analyzer": "word", "min_df": 1}
+        train.run("upload:noisy", "tfidf", fast, name="noisy-tfidf")
+        train.run("upload:noisy", "rnn", FAST_RNN, name="noisy-rnn")
+        train.run("upload:multi", "tfidf", fast, name="multi-tfidf")
+        yield {"root": root, "ds": ds, "flipped": flipped}
+
+
+@pytest.fixture()
+def lab(loop_lab):
+    import streamlit as st
+
+    with restored_env(ENV):
+        _set_env(loop_lab["root"])
+        st.cache_data.clear()
+        yield loop_lab
+
+
+def page(name: str, model: str, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT)
+    at.session_state["_shared_model"] = model
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts_of(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
+        parts += [str(getattr(e, "value", "")) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ Data maps
+
+def test_datamaps_page_draws_the_map_and_lists_the_hard_rows(lab):
+    at = page("datamaps", "noisy-tfidf")
+    assert not at.error, [e.value for e in at.error]
+    assert "Data maps" in [t.value for t in at.title]
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["hard-to-learn"]) >= len(lab["flipped"]) * 0.8
+    chart = chart_text(at.get("plotly_chart")[0])
+    assert "hard-to-learn" in chart and "&lt;b&gt;bold&lt;/b&gt;" in chart and "<b>bold</b>" not in chart
+    table = at.dataframe[0].value
+    assert set(table["region"]) == {"hard-to-learn"}
+    assert set(lab["ds"].train.texts[i] for i in lab["flipped"]) & set(table["text"])
+
+
+def test_datamaps_page_recorded_dynamics_and_region_picker(lab):
+    at = page("datamaps", "noisy-rnn", **{"datamaps-regions": ["easy-to-learn"]})
+    assert not at.error
+    assert "recorded during training" in texts_of(at)
+    assert set(at.dataframe[0].value["region"]) == {"easy-to-learn"}
+
+
+def test_datamaps_page_multilabel_has_a_label_picker(lab):
+    at = page("datamaps", "multi-tfidf")
+    assert not at.error
+    picker = at.selectbox(key="datamaps-label")
+    assert picker.options and picker.value == picker.options[0]
+    at.multiselect(key="datamaps-regions").set_value(list(at.multiselect(key="datamaps-regions").options)).run()
+    assert set(at.dataframe[0].value["label"]) == {picker.value, f"not {picker.value}"}
+    assert "Data map of multi-tfidf" in chart_text(at.get("plotly_chart")[0])
+
+
+def test_datamaps_page_empty_state_for_a_model_without_dynamics(lab):
+    (lab["root"] / "artifacts" / "noisy-rnn" / "dynamics.npz").rename(lab["root"] / "dyn.npz")
+    try:
+        at = page("datamaps", "noisy-rnn")
+        assert "no recorded training dynamics" in texts_of(at)
+        assert not at.get("plotly_chart")
+    finally:
+        (lab["root"] / "dyn.npz").rename(lab["root"] / "artifacts" / "noisy-rnn" / "dynamics.npz")

@@ -1,0 +1,54 @@
+"""Data maps and the relabel queue in the browser: cached core.dynamics / core.relabel results, the progress bar
+of a first cross-validation, and "save selection as slice" (core.slices.store when it is installed)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import artifacts
+from core import dynamics as D
+
+
+def _progress_bar(text: str):
+    """A progress callback drawing an st.progress bar on its first call (nothing when results are on disk)."""
+    bars: list[Any] = []
+
+    def show(done, total, message="", extra=None):
+        if not bars:
+            bars.append(st.progress(0.0, text=text))
+        bars[0].progress(min(1.0, done / max(total, 1)), text=message or text)
+
+    show.bars = bars  # type: ignore[attr-defined]
+    return show
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _frame(name: str, stamp: str, label: str | None) -> pd.DataFrame:
+    dyn, ds = D.dynamics_of(name)
+    return D.with_label_issues(D.data_map(dyn, ds, label), dyn, ds)
+
+
+def data_map(name: str, label: str | None = None) -> pd.DataFrame:
+    """core.dynamics data map of `name` (per `label` for multi-label) with cleanlab flags; the first
+    cross-validation of a TF-IDF model shows a progress bar (its result is cached on disk)."""
+    if D.status(name) == "cross-validate":
+        show = _progress_bar("Cross-validating the model on its training rows (first time only; cached on disk)…")
+        try:
+            D.dynamics_of(name, progress=show)
+        finally:
+            for bar in show.bars:  # type: ignore[attr-defined]
+                bar.empty()
+    return _frame(name, artifacts.stamp(name) + "|" + D.status(name), label)
+
+
+def save_rows_as_slice(dataset: str, name: str, texts: list[str], description: str) -> str:
+    """Save `texts` as slice `name` of `dataset` through core.slices.store.save_slice (kind "texts"); returns
+    a message. CapabilityError-like message when the slices package is not installed in this build."""
+    try:
+        from core.slices.store import save_slice
+    except ImportError:
+        return "Slices are not available in this build (core.slices.store is missing); download the CSV instead."
+    save_slice(dataset, name, kind="texts", definition=list(texts), description=description)
+    return f"Saved {len(texts):,} rows as slice “{name}” of {dataset}."
