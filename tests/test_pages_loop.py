@@ -115,3 +115,62 @@ def test_datamaps_page_empty_state_for_a_model_without_dynamics(lab):
         assert not at.get("plotly_chart")
     finally:
         (lab["root"] / "dyn.npz").rename(lab["root"] / "artifacts" / "noisy-rnn" / "dynamics.npz")
+
+
+# ------------------------------------------------------------------------------------------------ Relabel
+
+def test_relabel_page_ranks_flipped_rows_and_bulk_accept_saves_corrections(lab):
+    from core.data import load_dataset
+    from core.dynamics import row_ids
+    from core.relabel.corrections import load_overlay
+
+    at = page("relabel", "noisy-tfidf")
+    assert not at.error, [e.value for e in at.error]
+    assert "Relabel" in [t.value for t in at.title] and "Queue" in [s.value for s in at.subheader]
+    ds = load_dataset("upload:noisy")
+    flipped_ids = {row_ids("train", ds.train.texts)[i] for i in lab["flipped"]}
+    editor = at.dataframe[0].value  # the editable queue
+    assert editor["row_id"].head(10).isin(flipped_ids).mean() >= 0.8
+    assert {"action", "new_label", "why", "reasons", "suggested"} <= set(editor.columns)
+    at.number_input[0].set_value(5)
+    at.button(key="FormSubmitter:relabel-bulk-Apply to the top rows").click().run()
+    assert not at.exception, at.exception
+    overlay = load_overlay(ds)
+    assert overlay.version == 1 and len(overlay.entries) == 5
+    assert set(overlay.entries) <= flipped_ids | {row_ids("test", ds.test.texts)[0]}
+    assert all(c.why == "relabel queue, top rows" and c.who for c in overlay.entries.values())
+    assert "Saved 5 correction(s)" in texts_of(at)
+    assert "corrections v1" in texts_of(at)
+    assert at.button(key="relabel-retrain").disabled is False
+
+
+def test_relabel_page_lists_saved_corrections_and_takes_them_out_of_the_queue(lab):
+    from core.data import load_dataset
+    from core.dynamics import row_ids
+    from core.relabel.corrections import Correction, add_corrections
+
+    ds = load_dataset("upload:noisy")
+    rid = row_ids("train", ds.train.texts)[lab["flipped"][1]]
+    add_corrections(ds, [Correction(rid, exclude=True, why="unreadable", who="ann")])
+    at = page("relabel", "noisy-tfidf")
+    corrections = at.dataframe[1].value
+    assert rid in set(corrections["row_id"]) and "ann" in set(corrections["who"])
+    assert rid not in set(at.dataframe[0].value["row_id"])
+    assert at.get("download_button")[1].proto.label == "Export corrections (CSV)"
+
+
+def test_relabel_page_multilabel_model_queue(lab):
+    at = page("relabel", "multi-tfidf")
+    assert not at.error, [e.value for e in at.error]
+    assert "rows queued for upload:multi@v1" in texts_of(at)
+
+
+def test_compare_page_shows_which_predictions_changed(lab):
+    from core import train
+
+    train.run("upload:noisy", "tfidf", {"analyzer": "word", "min_df": 1, "C": 0.05}, name="noisy-tfidf-weak")
+    at = page("compare", "noisy-tfidf", _shared_dataset="upload:noisy",
+              **{"compare-before": "noisy-tfidf", "compare-after": "noisy-tfidf-weak"})
+    assert not at.error, [e.value for e in at.error]
+    assert "Side by side: which test predictions changed" in [s.value for s in at.subheader]
+    assert "shared test texts changed" in texts_of(at)
