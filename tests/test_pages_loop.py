@@ -2,13 +2,12 @@
 multi-label TF-IDF model built once per module)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.envtools import chart_text, restored_env
+from tests.envtools import chart_text, lab_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # pages import `ui` from the project root
@@ -16,15 +15,10 @@ if str(ROOT) not in sys.path:  # pages import `ui` from the project root
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from tests.test_pages import texts_of  # noqa: E402
+
 TIMEOUT = 180
-ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR", "TEXTLAB_CACHE_DIR", "TEXTLAB_THREADS")
 XSS = "<b>bold</b> ball goal team"
-
-
-def _set_env(root: Path) -> None:
-    os.environ.update(TEXTLAB_ARTIFACTS_DIR=str(root / "artifacts"), TEXTLAB_USER_DATA_DIR=str(root / "user_data"),
-                      TEXTLAB_JOBS_DIR=str(root / "jobs"), TEXTLAB_CACHE_DIR=str(root / "cache"),
-                      TEXTLAB_THREADS="1")
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +29,7 @@ def loop_lab(tmp_path_factory):
     from tests.tiny_bert import tiny_dataset
 
     root = tmp_path_factory.mktemp("looplab")
-    with restored_env(ENV):
-        _set_env(root)
+    with lab_dirs(root):
         ds, flipped = noisy_dataset()
         ds.train.texts[flipped[0]] = XSS  # a flipped row with markup: hover and tables must show it as text
         save_upload(ds, "noisy")
@@ -52,8 +45,7 @@ def loop_lab(tmp_path_factory):
 def lab(loop_lab):
     import streamlit as st
 
-    with restored_env(ENV):
-        _set_env(loop_lab["root"])
+    with lab_dirs(loop_lab["root"]):
         st.cache_data.clear()
         yield loop_lab
 
@@ -66,13 +58,6 @@ def page(name: str, model: str, **state) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def texts_of(at: AppTest) -> str:
-    parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
-        parts += [str(getattr(e, "value", "")) for e in getattr(at, kind)]
-    return "\n".join(parts)
 
 
 # ------------------------------------------------------------------------------------------------ Data maps

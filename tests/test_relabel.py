@@ -2,8 +2,6 @@
 tiny upload with planted label noise and a planted conflicting duplicate."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,16 +12,10 @@ from core.errors import DataError
 from core.relabel.apply import corrected, save_corrected
 from core.relabel.corrections import Correction, add_corrections, load_overlay, overlay_dir, versions
 from core.relabel.transfer import export_csv, import_csv
-from tests.envtools import restored_env
+from tests.envtools import lab_dirs
 from tests.planted_noise import noisy_dataset
 
-ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_CACHE_DIR", "TEXTLAB_THREADS")
 FAST = {"analyzer": "word", "min_df": 1}
-
-
-def _env(root) -> None:
-    os.environ.update(TEXTLAB_ARTIFACTS_DIR=str(root / "a"), TEXTLAB_USER_DATA_DIR=str(root / "u"),
-                      TEXTLAB_CACHE_DIR=str(root / "c"), TEXTLAB_THREADS="1")
 
 
 def planted():
@@ -40,8 +32,7 @@ def qlab(tmp_path_factory):
     from core import train
 
     root = tmp_path_factory.mktemp("relabel")
-    with restored_env(ENV):
-        _env(root)
+    with lab_dirs(root):
         ds, flipped = planted()
         save_upload(ds, "noisy")
         train.run("upload:noisy", "tfidf", FAST, name="noisy-tfidf")
@@ -50,16 +41,14 @@ def qlab(tmp_path_factory):
 
 @pytest.fixture()
 def lab(qlab):
-    with restored_env(ENV):
-        _env(qlab["root"])
+    with lab_dirs(qlab["root"]):
         yield qlab
 
 
 @pytest.fixture()
 def fresh(tmp_path):
     """An empty lab with the planted upload (tests that write corrections start from nothing)."""
-    with restored_env(ENV):
-        _env(tmp_path)
+    with lab_dirs(tmp_path):
         ds, _ = planted()
         save_upload(ds, "noisy")
         yield load_dataset("upload:noisy")
@@ -139,8 +128,7 @@ def test_export_escapes_formulas_and_imports_back_unchanged(fresh, tmp_path):
     assert frame.loc[frame.row_id == ids[0], "why"].item() == "'" + evil
     assert frame.loc[frame.row_id == ids[0], "who"].item() == "'@bob"
     # importing the export into a fresh lab restores the same entries (escaping undone)
-    with restored_env(ENV):
-        _env(tmp_path / "other")
+    with lab_dirs(tmp_path / "other"):
         save_upload(planted()[0], "noisy")
         other = load_dataset("upload:noisy")
         overlay = import_csv(other, data)
