@@ -1,5 +1,5 @@
 """Data maps and the relabel queue in the browser: cached core.dynamics / core.relabel results, the progress bar
-of a first cross-validation, and "save selection as slice" (core.slices.store when it is installed)."""
+of a first cross-validation, and "save selection as slice" (core.slices.store)."""
 from __future__ import annotations
 
 from typing import Any
@@ -48,12 +48,9 @@ def data_map(name: str, label: str | None = None) -> pd.DataFrame:
 
 
 def save_rows_as_slice(dataset: str, name: str, texts: list[str], description: str) -> str:
-    """Save `texts` as slice `name` of `dataset` through core.slices.store.save_slice (kind "texts"); returns
-    a message. CapabilityError-like message when the slices package is not installed in this build."""
-    try:
-        from core.slices.store import save_slice
-    except ImportError:
-        return "Slices are not available in this build (core.slices.store is missing); download the CSV instead."
+    """Save `texts` as slice `name` (kind "texts") of `dataset` through core.slices.store; returns the message."""
+    from core.slices.store import save_slice
+
     save_slice(dataset, name, kind="texts", definition=list(texts), description=description)
     return f"Saved {len(texts):,} rows as slice “{name}” of {dataset}."
 
