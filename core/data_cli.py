@@ -39,6 +39,9 @@ def _setup(p: argparse.ArgumentParser) -> None:
     rm = sub.add_parser("remove", help="delete a saved dataset with all its versions (needs --yes)")
     rm.add_argument("name")
     rm.add_argument("--yes", action="store_true", help="confirm deletion")
+    from .relabel.cli import setup_corrections  # `data corrections NAME [--export F | --import F]` (core.relabel)
+
+    setup_corrections(sub)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -117,7 +120,13 @@ def _remove(args: argparse.Namespace) -> int:
     return 0
 
 
-ACTIONS = {"add": _add, "list": _list, "show": _show, "remove": _remove}
+def _corrections(args: argparse.Namespace) -> int:
+    from .relabel.cli import corrections_action
+
+    return corrections_action(args)
+
+
+ACTIONS = {"add": _add, "list": _list, "show": _show, "remove": _remove, "corrections": _corrections}
 
 
 @command("data", "register, list, show and remove named user datasets (the store the browser uses)")(_setup)

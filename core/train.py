@@ -18,6 +18,7 @@ import numpy as np
 from . import artifacts
 from .base import TextClassifier
 from .data import Split, TextDataset
+from .dynamics.record import recording
 from .memory import PeakMemory
 from .models import family
 from .params import resolve
@@ -91,6 +92,7 @@ def finish(
     overwrite: bool = False,
     tune_thresholds: bool = False,
     manifest_extra: dict[str, Any] | None = None,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Evaluate a ready model on the test split, measure latency and save it as artifact `name`.
 
@@ -106,7 +108,8 @@ def finish(
     progress(1, 1, "save: writing artifact")
     return artifacts.save_artifact(
         model, name, dataset=ds, config=config, metrics=metrics, predictions=preds,
-        parent=parent, compression=compression, overwrite=overwrite, extra_files=files, manifest_extra=manifest_extra,
+        parent=parent, compression=compression, overwrite=overwrite, extra_files={**(files or {}), **(extra_files or {})},
+        manifest_extra=manifest_extra,
     )
 
 
@@ -156,8 +159,9 @@ def run(
     auto_named = name is None
     name = name or default_name(ds.name, kind)
     t0 = time.perf_counter()
-    with PeakMemory() as mem:
+    with PeakMemory() as mem, recording(seed=int(resolved.get("seed", 0))) as dynamics:
         model, train_info = fam.fit(ds, resolved, progress)
+    recorded = dynamics.result()  # torch families: gold probabilities of the training rows per evaluation
     train_seconds = time.perf_counter() - t0
     extra = {
         "train_seconds": round(train_seconds, 3),
@@ -170,13 +174,14 @@ def run(
     config = {**resolved, "max_train": max_train}
     # what init_embeddings=auto chose (language, source, coverage): recorded in the manifest, shown on Train
     manifest_extra = {"embedding_init": train_info["embedding_init"]} if "embedding_init" in train_info else None
+    files = recorded.files() if recorded is not None else None  # training dynamics (dynamics.npz + .json)
     try:
         return finish(model, ds, name, config=config, extra_metrics=extra, progress=progress, tune_thresholds=True,
-                      manifest_extra=manifest_extra)
+                      manifest_extra=manifest_extra, extra_files=files)
     except artifacts.ArtifactError:
         if not auto_named or not artifacts.artifact_dir(name).exists():
             raise
         # Another job took the same default name meanwhile (e.g. a double-clicked Train button): keep this
         # model under the next free name rather than lose it.
         return finish(model, ds, artifacts.unique_name(name), config=config, extra_metrics=extra, progress=progress,
-                      tune_thresholds=True, manifest_extra=manifest_extra)
+                      tune_thresholds=True, manifest_extra=manifest_extra, extra_files=files)

@@ -62,6 +62,7 @@ from torch.utils.data import DataLoader
 
 from .budget import plan_budget
 from .data import TextDataset
+from .dynamics.record import attach as attach_dynamics
 from .memory import MB, PeakMemory
 from .models.token_budget import take, token_pieces
 from .models.torch_base import logits_to_proba, predict_logits  # noqa: F401 - re-exported
@@ -340,6 +341,8 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     run = _Run(accelerator, model, optimizer, scheduler, sampler, loader, steps_per_epoch, total_steps)
     evaluate = Evaluator(dataset.validation, encode, multilabel, losses.hard, cfg.metric, cfg.patience,
                          cfg.eval_batch_size, device)
+    # training dynamics (core.dynamics): records the training rows' gold probabilities when a recording is open
+    evaluate = attach_dynamics(evaluate, dataset.train, encode, multilabel, device)
 
     history: dict[str, Any] = {
         "train_loss": [], "lr": [], "evals": evaluate.evals, "epoch_seconds": [], "grad_flow": [],

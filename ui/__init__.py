@@ -29,6 +29,7 @@ from core import plots_explain as xplots
 from core.explain import render
 from core.safety import MAX_TEXT_CHARS, clean_text, csv_bytes, csv_cell, csv_safe, fmt, md_escape
 
+from . import datamaps as datamaps  # data maps + relabel queue: pages call ui.datamaps.*
 from .analysis import attention_of, attention_summary, attention_view, chunk_view, confusable_words, label_quality
 from .cache import (
     artifact_info,

@@ -91,3 +91,26 @@ elif chosen:
     st.info("The chosen models have no calibration bins in their metrics.", icon=":material/info:")
 else:
     st.info("Choose one or more models to draw their reliability diagrams.", icon=":material/info:")
+
+# ------------------------------------------------------------------ before / after (e.g. a retrain on corrections)
+st.subheader("Side by side: which test predictions changed")
+st.caption("Two models, e.g. one and its retrain on corrected labels (Relabel page): their scores side by side and "
+           "every shared test text whose prediction changed, matched by text, judged against the second model's "
+           "(corrected) labels.")
+before = st.selectbox("First model", [i.name for i in infos], key="compare-before")
+after = ui.pick_other_model(before, key="compare-after", label="Second model", dataset=dataset) if before else None
+if before and after:
+    from core.relabel.changes import changed_predictions
+
+    pair = [ui.artifact_info(n) for n in (before, after)]
+    st.dataframe(pd.DataFrame([{"model": i.name, "dataset": i.dataset, **{t: (i.metrics or {}).get(k) for k, t, _ in
+                                                                          COLUMNS[:3]}} for i in pair if i]),
+                 hide_index=True)
+    with ui.guard("Could not compare the predictions"):
+        changed = changed_predictions(before, after)
+        st.caption(f"{len(changed):,} of {changed.attrs['shared']:,} shared test texts changed: "
+                   f"{changed.attrs['fixed']:,} fixed, {changed.attrs['broken']:,} broken, "
+                   f"{len(changed) - changed.attrs['fixed'] - changed.attrs['broken']:,} wrong either way.")
+        st.dataframe(changed.drop(columns="row_id"), hide_index=True,
+                     column_config={"text": st.column_config.TextColumn("text", width="large")})
+        ui.csv_download(changed, f"changed-{before}-{after}.csv", key="compare-changed-csv")
