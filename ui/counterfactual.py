@@ -53,7 +53,8 @@ def show_trust(name: str, text: str, class_index: int, method: str, settings: di
     with guard("Could not check the explanation"):
         with st.spinner("Checking the explanation…"):
             t = trust_of(name, text, class_index, method, settings, contrast)
-        st.markdown(f"**Explanation trust** (top-{t.k} words): {md_escape(t.summary())}")
+        # numbers and registry parameter names only (no user text): shown as written
+        st.markdown(f"**Explanation trust** (top-{t.k} words): {t.summary()}")
         st.caption(t.meaning())
         return t
     return None

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .attribution import TokenAttribution
+from .attribution import TokenAttribution, word_spans
 from .edits import ProbaFn, rebuild, words
 
 DEFAULT_MAX_EDITS = 5
@@ -36,11 +36,19 @@ class DiffOp:
     b: str
 
 
+def _run(text: str, spans: list[tuple[int, int]], i: int, j: int) -> str:
+    """The original characters of words i..j-1 (their spacing and punctuation as typed); "" when i == j."""
+    return text[spans[i][0]:spans[j - 1][1]] if j > i else ""
+
+
 def word_diff(text_a: str, text_b: str) -> list[DiffOp]:
-    """Word-level diff of two texts (difflib.SequenceMatcher over simple_tokenize words, autojunk off)."""
-    wa, wb = words(text_a), words(text_b)
+    """Word-level diff of two texts (difflib.SequenceMatcher over simple_tokenize words, autojunk off); each run
+    holds the texts' own characters from its first to its last word."""
+    sa, sb = word_spans(text_a), word_spans(text_b)
+    wa, wb = [text_a[x:y] for x, y in sa], [text_b[x:y] for x, y in sb]
     sm = difflib.SequenceMatcher(a=wa, b=wb, autojunk=False)
-    return [DiffOp(tag, " ".join(wa[i1:i2]), " ".join(wb[j1:j2])) for tag, i1, i2, j1, j2 in sm.get_opcodes()]
+    return [DiffOp(tag, _run(text_a, sa, i1, i2), _run(text_b, sb, j1, j2))
+            for tag, i1, i2, j1, j2 in sm.get_opcodes()]
 
 
 @dataclass
