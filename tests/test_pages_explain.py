@@ -270,7 +270,12 @@ def test_explain_page_top_words_per_class(lab):
     top = at.dataframe[0].value
     assert {"class", "word", "mean_value", "n_texts"} <= set(top.columns) and len(top) > 0
     assert (top["n_texts"] >= 2).all()
-    assert len(at.dataframe[1].value) == 20
+    texts = at.dataframe[1].value
+    assert len(texts) == 20
+    # explanation trust per text: the linear attribution's top words beat random words on average
+    assert {"comprehensiveness", "random comprehensiveness", "sufficiency"} <= set(texts.columns)
+    assert texts["comprehensiveness"].mean() > texts["random comprehensiveness"].mean()
+    assert any(m.value.startswith("**Explanation trust** (top-5 words, mean over 20 texts)") for m in at.markdown)
     assert len(at.get("download_button")) == 2 and charts(at)
     at.selectbox(key="explain-class").set_value("spam")
     at.radio(key="explain-outcome").set_value("wrong").run()

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core import artifacts
 from core import plots_explain as xplots
 from core.explain import counterfactual as cf
 from core.explain import render
-from core.explain.trust import Trust, explanation_trust, rerun_settings
+from core.explain.trust import Trust, deletion_check, explanation_trust, rerun_settings
 from core.safety import clean_text, md_escape
 
 from .cache import load_model, load_predictions, predict_proba
@@ -58,6 +59,25 @@ def show_trust(name: str, text: str, class_index: int, method: str, settings: di
         st.caption(t.meaning())
         return t
     return None
+
+
+@st.cache_data(max_entries=2048, show_spinner=False)
+def _deletion(name: str, stamp: str, text: str, class_index: int, method: str, settings: tuple) -> dict[str, float]:
+    words = explain_text(name, text, class_index, method, dict(settings)).to_words(text)
+    return deletion_check(lambda t: predict_proba(name, t), text, words.values, class_index)
+
+
+def deletion_columns(name: str, texts: list[str], class_indices: list[int], method: str,
+                     settings: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Per text: the deletion check of its (cached) attribution (core.explain.trust.deletion_check, top-5 words
+    against 5 random words) -> columns comprehensiveness, random comprehensiveness, sufficiency, random
+    sufficiency. Stability is left to the single-text views (it reruns the explainer)."""
+    stamp = artifacts.stamp(name)
+    rows = [_deletion(name, stamp, clean_text(t)[0], int(c), method, _key(settings)) for t, c in zip(texts, class_indices)]
+    return pd.DataFrame({"comprehensiveness": [r["comprehensiveness"] for r in rows],
+                         "random comprehensiveness": [r["random_comprehensiveness"] for r in rows],
+                         "sufficiency": [r["sufficiency"] for r in rows],
+                         "random sufficiency": [r["random_sufficiency"] for r in rows]})
 
 
 def _labels(name: str) -> tuple[list[str], bool, Any]:
