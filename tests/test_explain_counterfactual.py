@@ -129,25 +129,18 @@ def test_contrastive_linear_is_the_coefficient_difference(tfidf_model):
 
 
 def test_contrastive_integrated_gradients_rank_the_planted_word_first():
-    torch = pytest.importorskip("torch")
-    from tests.test_explain_gradients import BagNet, HookModel, ToyTokenizer, sentences
-
-    torch.manual_seed(0)
-    net, tok = BagNet(), ToyTokenizer()
-    texts, ys = sentences(256, 0)
-    batch = tok.encode(texts)
-    opt = torch.optim.Adam(net.parameters(), lr=0.05)
-    for _ in range(60):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(**batch), torch.tensor(ys)).backward()
-        opt.step()
-    net.eval()
+    pytest.importorskip("torch")
     from core.explain.gradients import integrated_gradients
+    from tests.test_explain_gradients import ConventionModel, HookModel, trained_net
 
+    net = trained_net()
     text = "the fans saw a late goal in the match"
-    attr = integrated_gradients(HookModel(net), text, 1, contrast=0, n_steps=16)
-    assert attr.tokens[int(np.argmax(attr.values))] == "goal"
-    reverse = integrated_gradients(HookModel(net), text, 0, contrast=1, n_steps=16)
+    model = ConventionModel(net)
+    attr = registry.run("ig", model, text, 1, contrast=0, n_steps=16)  # through the registry
+    assert attr.tokens[int(np.argmax(attr.values))] == "goal" and attr.extra["contrast"] == 0
+    hook = integrated_gradients(HookModel(net), text, 1, contrast=0, n_steps=16)  # a bare hook, outside the contract
+    assert hook.tokens[int(np.argmax(hook.values))] == "goal"
+    reverse = registry.run("ig", model, text, 0, contrast=1, n_steps=16)
     np.testing.assert_allclose(reverse.values, -attr.values, atol=1e-5)  # the difference, seen from the other side
 
 
