@@ -245,3 +245,19 @@ def test_cli_counterfactual_flip_compare_and_json(saved_tfidf, capsys):
     assert set(flip["removed"]) & {"coach", "team", "win", "match"}
     assert len(flip["path"]) == len(flip["removed"]) + 1 and record["compare"] is None
     assert main(["counterfactual", saved_tfidf, text, "--max-edits", "0"]) == 2
+
+
+def test_cli_counterfactual_flips_a_chosen_label_of_a_multilabel_model(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TEXTLAB_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("TEXTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    from core.cli import main
+    from core.train import run
+
+    run(tiny_dataset(multilabel=True), "tfidf", {}, name="tiny-ml")
+    text = "The coach saw the team win the game as the market fell"
+    assert main(["counterfactual", "tiny-ml", text, "--class", "Sports", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    flip = record["flip"]
+    assert record["class"] == "Sports" and flip["was_predicted"] and flip["flipped"]
+    assert set(flip["removed"]) <= {"coach", "team", "win", "game"} and flip["path"][-1] < 0.5
+    assert record["substitutions"] is None  # no runner-up class for independent labels
