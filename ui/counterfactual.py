@@ -25,6 +25,9 @@ from .explain import explain_controls, explain_text, explainers, needs_compute, 
 
 #: Texts longer than this (characters) get the contrast's bar chart only, no coloured copy of the text.
 LONG_TEXT_CHARS = 1500
+#: Texts longer than this (characters) wait for a switch before trust and the what-if panels run: each runs the
+#: model on several edited copies of the whole text (seconds on a 100,000-character text even for TF-IDF).
+AUTO_CHARS = 5_000
 
 
 def _key(settings: dict[str, Any] | None) -> tuple:
@@ -50,7 +53,12 @@ def trust_of(name: str, text: str, class_index: int, method: str, settings: dict
 
 def show_trust(name: str, text: str, class_index: int, method: str, settings: dict[str, Any] | None = None,
                contrast: int | None = None) -> Trust | None:
-    """The trust numbers of an attribution on one line, with what they mean (next to every attribution)."""
+    """The trust numbers of an attribution on one line, with what they mean (next to every attribution); a text
+    longer than AUTO_CHARS waits for a switch."""
+    if len(text) > AUTO_CHARS and not st.toggle(
+            "Check this explanation (trust)", key=f"trust-run-{name}-{class_index}-{contrast}-{method}",
+            help="Stability and the deletion check: several model calls on the whole text."):
+        return None
     with guard("Could not check the explanation"):
         with st.spinner("Checking the explanation…"):
             t = trust_of(name, text, class_index, method, settings, contrast)
@@ -209,7 +217,12 @@ def flip_panel(name: str, text: str, proba: np.ndarray) -> None:
 
 
 def whatif_panels(name: str, text: str, proba: np.ndarray) -> None:
-    """Predict's what-if section: why A and not B, edit and compare, minimal flip."""
+    """Predict's what-if section: why A and not B, edit and compare, minimal flip (a text longer than AUTO_CHARS
+    waits for a switch)."""
+    if len(text) > AUTO_CHARS and not st.toggle(
+            "What if: why A and not B, edit and compare, minimal flip", key=f"predict-whatif-run-{name}",
+            help=f"The text has {len(text):,} characters: each of these panels runs the model on it several times."):
+        return
     with guard("Could not explain the contrast"):
         contrast_panel(name, text, proba)
     with guard("Could not compare the texts"):

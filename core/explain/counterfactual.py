@@ -25,6 +25,8 @@ from .edits import ProbaFn, rebuild, words
 DEFAULT_MAX_EDITS = 5
 #: Candidate words tried per greedy step (the ones with the largest attribution), one batch of predictions each.
 DEFAULT_BEAM = 5
+#: Word-diff size (words of a × words of b in the changed middle) up to which difflib runs without autojunk.
+EXACT_DIFF_CELLS = 2_000 * 2_000
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,29 @@ def word_diff(text_a: str, text_b: str) -> list[DiffOp]:
     holds the texts' own characters from its first to its last word."""
     sa, sb = word_spans(text_a), word_spans(text_b)
     wa, wb = [text_a[x:y] for x, y in sa], [text_b[x:y] for x, y in sb]
-    sm = difflib.SequenceMatcher(a=wa, b=wb, autojunk=False)
-    return [DiffOp(tag, _run(text_a, sa, i1, i2), _run(text_b, sb, j1, j2))
-            for tag, i1, i2, j1, j2 in sm.get_opcodes()]
+    # an edit is usually local: match the common head and tail first, so SequenceMatcher (quadratic on repetitive
+    # texts) only sees the changed middle of a long text
+    head = 0
+    while head < min(len(wa), len(wb)) and wa[head] == wb[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(wa), len(wb)) - head and wa[-1 - tail] == wb[-1 - tail]:
+        tail += 1
+    mid_a, mid_b = wa[head:len(wa) - tail], wb[head:len(wb) - tail]
+    # autojunk (words in over 1% of a long middle are not used as anchors) keeps two far-apart edits of a very
+    # long text fast; short middles get the exact diff
+    sm = difflib.SequenceMatcher(a=mid_a, b=mid_b, autojunk=len(mid_a) * len(mid_b) > EXACT_DIFF_CELLS)
+    codes = [("equal", 0, head, 0, head)] if head else []
+    codes += [(tag, i1 + head, i2 + head, j1 + head, j2 + head) for tag, i1, i2, j1, j2 in sm.get_opcodes()]
+    if tail:
+        codes.append(("equal", len(wa) - tail, len(wa), len(wb) - tail, len(wb)))
+    merged: list[tuple[str, int, int, int, int]] = []
+    for c in codes:  # neighbouring equal runs (head + middle + tail) become one
+        if merged and c[0] == "equal" == merged[-1][0]:
+            merged[-1] = ("equal", merged[-1][1], c[2], merged[-1][3], c[4])
+        elif c[2] > c[1] or c[4] > c[3]:
+            merged.append(c)
+    return [DiffOp(tag, _run(text_a, sa, i1, i2), _run(text_b, sb, j1, j2)) for tag, i1, i2, j1, j2 in merged]
 
 
 @dataclass
