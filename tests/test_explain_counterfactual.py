@@ -176,7 +176,7 @@ def test_edit_and_compare_returns_the_deltas_and_the_word_diff():
     edited = TEXT.replace("goal", "shares")
 
     def attribution(text, c):
-        return registry.run("shap", planted, text, c, max_evals=150)
+        return registry.run("shap", planted, text, c, max_evals=60)
 
     cmp = compare(planted, TEXT, edited, LABELS, attribution)
     np.testing.assert_allclose(cmp.delta, planted([edited])[0] - planted([TEXT])[0])
@@ -186,6 +186,10 @@ def test_edit_and_compare_returns_the_deltas_and_the_word_diff():
     w = cmp.words.set_index("word")
     assert w.loc["goal", "delta"] < 0 and w.loc["shares", "value_edited"] < 0  # towards sport: shares pushes away
     assert [op.tag for op in word_diff("a b c", "a c d")] == ["equal", "delete", "equal", "insert"]
+    long = "The market rallied on bank news, again. " * 3000  # 24,000 repetitive words: head/tail matched first
+    ops = word_diff(long, long.replace("bank", "oil", 1))
+    assert [(op.tag, op.a, op.b) for op in ops][1] == ("replace", "bank", "oil") and len(ops) == 3
+    assert ops[0].a == "The market rallied on" and ops[2].a.endswith("bank news, again.")
 
 
 def test_substitutions_from_confusable_words_flip_towards_the_runner_up():
