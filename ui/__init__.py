@@ -72,6 +72,15 @@ from .chrome import (
     upload_limit_mb,
 )
 from .compression import budget_section, changes_section
+from .counterfactual import (
+    contrast_panel,
+    deletion_columns,
+    edit_compare_panel,
+    flip_panel,
+    show_trust,
+    trust_of,
+    whatif_panels,
+)
 from .datasets import (
     dataset_list,
     dataset_versions,
@@ -134,6 +143,7 @@ __all__ = [
     "EMBED_CAP", "EMBED_FAMILIES", "embed_families", "embed_sample", "projection",
     "COLOUR_LEGEND", "attribution_bar", "explain_controls", "explain_text", "explainers", "mean_attribution",
     "needs_compute", "shap_warmup", "show_attribution", "show_text",
+    "contrast_panel", "deletion_columns", "edit_compare_panel", "flip_panel", "show_trust", "trust_of", "whatif_panels",
     "families", "param_fields", "param_widget",
     "job_monitor", "jobs_running", "start_bench", "start_compress", "start_job", "start_zoo",
     "dataset_and_models", "model_and_predictions", "model_label", "pick_dataset", "pick_model", "pick_models",

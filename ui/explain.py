@@ -53,25 +53,27 @@ def needs_compute(e: Explainer) -> bool:
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _explain(name: str, stamp: str, text: str, class_index: int, method: str,
-             settings: tuple[tuple[str, Any], ...]) -> TokenAttribution:
+             settings: tuple[tuple[str, Any], ...], contrast: int | None = None) -> TokenAttribution:
     e = registry.get(method)
     if method in WARMUPS:
         WARMUPS[method]()
     if e.proba_only:
         # through predict_proba (one lock per batch of masked texts), so other sessions are not blocked for seconds
         return registry.run(method, lambda texts: predict_proba(name, texts), text, class_index,
-                            model_id=model_id(name), **dict(settings))
+                            model_id=model_id(name), contrast=contrast, **dict(settings))
     with locked_model(name) as model:
-        return registry.run(method, model, text, class_index, model_id=model_id(name), **dict(settings))
+        return registry.run(method, model, text, class_index, model_id=model_id(name), contrast=contrast,
+                            **dict(settings))
 
 
-def explain_text(name: str, text: str, class_index: int, method: str, settings: dict[str, Any] | None = None
-                 ) -> TokenAttribution:
+def explain_text(name: str, text: str, class_index: int, method: str, settings: dict[str, Any] | None = None,
+                 contrast: int | None = None) -> TokenAttribution:
     """Attribution of `text` towards class `class_index` by model `name` with explainer `method` (registry name),
-    cached in memory (and, for SHAP, on disk). settings: the explainer's Params (defaults for missing ones)."""
+    cached in memory (and, for SHAP, on disk). settings: the explainer's Params (defaults for missing ones).
+    contrast: a second class; the attribution is then of the difference ("why class_index and not contrast")."""
     resolved = registry.get(method).settings(settings)
     return _explain(name, artifacts.stamp(name), clean_text(text)[0], int(class_index), method,
-                    tuple(sorted(resolved.items())))
+                    tuple(sorted(resolved.items())), None if contrast is None else int(contrast))
 
 
 def _budget_slider(p: Param, key: str, column: Any) -> Any:

@@ -178,6 +178,7 @@ def explanation_panel(name: str, proba: np.ndarray, colour: Colourings):
     if long_text:
         st.caption(f"Coloured on the text above: choose “{ui.md_escape(what)}”.")
     ui.show_attribution(attr, label, key=f"predict-x-chart-{name}", text=text, chips=not long_text)
+    ui.show_trust(name, text, labels.index(label), explainer.name, settings)
     return attr
 
 
@@ -266,6 +267,8 @@ def model_view(name: str) -> dict | None:
             out["attr"] = explanation_panel(name, proba, colour)
         with ui.guard("Could not compare attention with the attribution"):
             out["agreement"] = agreement_panel(out["attention"], out["attr"])
+    with st.container(border=True):
+        ui.whatif_panels(name, text, proba)  # why A and not B, edit and compare, minimal flip
     if long_text:
         with text_box:
             text_panel(name, colour)
