@@ -2,8 +2,8 @@
 
 In the spirit of scikit-learn's `parametrize_with_checks`: one list of checks x one list of tiny models covering
 every registered family (core.models.FAMILIES, single- and multi-label), every compression method's output
-(int8, fp16, bf16, magnitude pruning, head pruning, distilled students, ONNX int8) and an ensemble (int8, ONNX and
-ensemble also multi-label), so every kind
+(int8, fp16, bf16, magnitude pruning, head pruning, distilled students, ONNX int8, static-embedding students) and
+an ensemble (int8, ONNX, static and ensemble also multi-label), so every kind
 `python -m core list` can show is covered (`test_every_kind_is_covered` fails when a new kind has no case here).
 
 Checks: output shapes (n, k); rows sum to 1 (single-label) or values in [0, 1] (multi-label); `predict` is the
@@ -62,9 +62,11 @@ COMPRESSED: dict[str, tuple[str, dict]] = {
     "distill-scratch": ("distill", {"student": "scratch_transformer", "d_model": 16, "num_heads": 2, "ff_dim": 32,
                                     "num_layers": 1, "min_freq": 1, "bpe_vocab_size": 150, **FAST}),
     "onnx-int8": ("int8-onnx", {}),
+    "static": ("static", {"dims": 16, "epochs": 5}),
     "ensemble": ("ensemble", {"members": ["tfidf"], "max_validation": 0}),
     "int8-multilabel": ("int8", {}),
     "onnx-int8-multilabel": ("int8-onnx", {}),
+    "static-multilabel": ("static", {"dims": 16, "epochs": 5, "hidden": 8}),
     "ensemble-multilabel": ("ensemble", {"members": ["tfidf-multilabel"], "max_validation": 0}),
 }
 CASES = [*FAMILIES, *(f"{k}-multilabel" for k in FAMILIES), *COMPRESSED]
@@ -282,7 +284,7 @@ def test_inference_imports_no_training_code(zoo):
     case of every other kind, checked against all but `accelerate`: transformers' own model loading imports it
     (transformers.integrations.accelerate) whenever it is installed, whoever loads the model.
     """
-    plain = ["tfidf", "rnn", "scratch_transformer"]
+    plain = ["tfidf", "rnn", "scratch_transformer", "static"]
     hf = ["transformer", "int8", "onnx-int8", "ensemble"]
     assert {zoo[c].kind for c in plain + hf} == set(REGISTRY.keys())
     script = (

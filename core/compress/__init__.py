@@ -1,7 +1,7 @@
 """Compression methods that turn a saved model (the teacher / parent) into a new artifact.
 
     compress(teacher, method, settings, name, progress) -> artifact folder
-Methods (METHODS): distill, int8, int8-onnx, fp16, bf16, prune, prune-heads, ensemble. Each has a Param list
+Methods (METHODS): distill, static, int8, int8-onnx, fp16, bf16, prune, prune-heads, ensemble. Each has a Param list
 (validated like training settings; `python -m core compress --method M --show-params` lists them).
 
 Every result is saved with `core.train.finish`, so it is evaluated on the same test split as its parent and its
@@ -152,6 +152,24 @@ def _distill(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple
     return distill(t.model, fresh, t.dataset, s, progress, cache_key=f"{t.name}-{t.info.created}")
 
 
+def _static(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:
+    import numpy as np
+
+    from ..data import apply_max_train
+    from ..models import static_fit
+    from .distill import teacher_targets
+
+    fresh, _ = t.fresh()  # fp32, unpruned: the tokenizer and encoder the token vectors come from
+    if not hasattr(fresh, "tokenizer") or not hasattr(fresh, "net"):
+        raise ParamError(f"a static student needs a 'transformer'-family teacher, not {t.info.kind!r}")
+    ds = t.dataset
+    if s["max_train"] and s["max_train"] < len(ds.train):
+        ds = apply_max_train(ds, int(s["max_train"]))
+    texts = list(ds.train.texts)
+    soft = teacher_targets(t.model, texts, progress, cache_key=f"{t.name}-{t.info.created}")
+    return static_fit.build(t.model, fresh, texts, np.asarray(ds.train.y), soft, s, progress)
+
+
 def _ensemble(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:
     from ..models import ensemble
 
@@ -167,7 +185,7 @@ def _onnx(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[Te
 
 
 def _methods() -> dict[str, Method]:
-    from ..models import ensemble
+    from ..models import ensemble, static_fit
     from . import distill, prune, quantize
 
     ens_params = [Param("members", [], "other models to combine with the teacher (comma separated)", type=list),
@@ -175,6 +193,9 @@ def _methods() -> dict[str, Method]:
     return {m.name: m for m in [
         Method("distill", "Knowledge distillation", distill.__doc__.split("\n\n")[0], distill.OWN_PARAMS, _distill,
                open_settings=True),
+        Method("static", "Static-embedding student", "one distilled vector per tokenizer token (PCA, SIF "
+               "frequency weighting) averaged over a text + a small head on the teacher's probabilities; numpy-only "
+               "inference", static_fit.PARAMS, _static),
         Method("int8", "int8 quantization", "int8 weights on disk (linear layers and embedding matrix, per-row "
                "scales); int8 dynamic-quantized linear layers at run time", quantize.INT8_PARAMS, _int8),
         Method("int8-onnx", "int8 ONNX Runtime", "export to ONNX and quantize with onnxruntime (dynamic int8); "
