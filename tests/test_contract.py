@@ -49,10 +49,10 @@ FAMILY_PARAMS: dict[str, dict] = {
     "scratch_transformer": {**FAST, "d_model": 16, "num_heads": 2, "ff_dim": 32, "num_layers": 1, "min_freq": 1,
                             "bpe_vocab_size": 150},
 }
-#: case -> (compression method, settings); the teacher is the "transformer" case (its multi-label twin for the
-#: "-multilabel" cases)
-COMPRESSED: dict[str, tuple[str, dict]] = {
-    "int8": ("int8", {}),
+#: case -> (compression method, settings[, teacher case]); the teacher is the "transformer" case unless named (its
+#: multi-label twin for the "-multilabel" cases)
+COMPRESSED: dict[str, tuple] = {
+    "int8": ("int8", {"runtime": "torch"}),
     "fp16": ("fp16", {}),
     "bf16": ("bf16", {"compute": "bf16"}),
     "prune": ("prune", {"sparsity": 0.5}),
@@ -63,8 +63,12 @@ COMPRESSED: dict[str, tuple[str, dict]] = {
                                     "num_layers": 1, "min_freq": 1, "bpe_vocab_size": 150, **FAST}),
     "onnx-int8": ("int8-onnx", {}),
     "static": ("static", {"dims": 16, "epochs": 5}),
+    # int8 by default runs on ONNX Runtime for every exportable family (the teacher of these three is named)
+    "int8-onnx-rnn": ("int8", {}, "rnn"),
+    "int8-onnx-scratch": ("int8", {}, "scratch_transformer"),
+    "int8-onnx-student": ("int8", {}, "distill-shallow"),
     "ensemble": ("ensemble", {"members": ["tfidf"], "max_validation": 0}),
-    "int8-multilabel": ("int8", {}),
+    "int8-multilabel": ("int8", {"runtime": "torch"}),
     "onnx-int8-multilabel": ("int8-onnx", {}),
     "static-multilabel": ("static", {"dims": 16, "epochs": 5, "hidden": 8}),
     "ensemble-multilabel": ("ensemble", {"members": ["tfidf-multilabel"], "max_validation": 0}),
@@ -93,8 +97,8 @@ class Zoo:
             from core.compress import compress
 
             multi = case.endswith("-multilabel")
-            teacher = "transformer-multilabel" if multi else "transformer"
-            method, settings = COMPRESSED[case]
+            method, settings, *named = COMPRESSED[case]
+            teacher = named[0] if named else "transformer-multilabel" if multi else "transformer"
             for name in [teacher, *settings.get("members", [])]:
                 self[name]  # saved as artifacts on first use
             path = compress(teacher, method, settings, name=case, dataset=self.data[multi])

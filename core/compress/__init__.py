@@ -85,11 +85,20 @@ def _variant(base: TextClassifier, recipe: dict[str, Any]) -> TextClassifier:
 
 
 def _int8(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:
+    from .onnx_export import runtime_for
+    from .onnx_int8 import build_onnx
     from .quantize import int8_recipe
 
     base, recipe = t.fresh()
     if recipe.get("compute") == "bf16":
         raise ParamError("the parent runs in bf16; quantize its fp32 parent instead")
+    # ONNX Runtime's int8 kernels are the faster path (see onnx_int8); torch keeps attention weights and settings
+    # that quantize only part of the model
+    requested = s.get("runtime", "auto") if s.get("linear", True) and s.get("embedding", True) else "torch"
+    if recipe.get("storage") not in (None, "fp32") and requested == "auto":
+        requested = "torch"  # a half / int8-stored parent: its own recipe continues in torch
+    if runtime_for(base.kind, requested, recipe) == "onnx":
+        return build_onnx(base, progress, recipe)
     progress(0, 1, "int8: quantizing")
     return _variant(base, {**recipe, **int8_recipe(s)}), {}
 
@@ -196,8 +205,9 @@ def _methods() -> dict[str, Method]:
         Method("static", "Static-embedding student", "one distilled vector per tokenizer token (PCA, SIF "
                "frequency weighting) averaged over a text + a small head on the teacher's probabilities; numpy-only "
                "inference", static_fit.PARAMS, _static),
-        Method("int8", "int8 quantization", "int8 weights on disk (linear layers and embedding matrix, per-row "
-               "scales); int8 dynamic-quantized linear layers at run time", quantize.INT8_PARAMS, _int8),
+        Method("int8", "int8 quantization", "int8 weights, run by ONNX Runtime's int8 kernels when onnxruntime is "
+               "installed (runtime=auto), else (or with runtime=torch) int8 weights on disk (per-row scales) and "
+               "torch's dynamic-quantized linear layers", quantize.INT8_PARAMS, _int8),
         Method("int8-onnx", "int8 ONNX Runtime", "export to ONNX and quantize with onnxruntime (dynamic int8); "
                "prediction only", [], _onnx),
         Method("fp16", "fp16 storage", "weights stored as float16 (half the file); computed in fp32 after loading",
@@ -277,6 +287,7 @@ def compress(teacher: str, method: str, settings: dict[str, Any] | None = None, 
     seconds = time.perf_counter() - t0
     parent_metrics = t.info.metrics or {}
     compression = {"method": method, "settings": resolved, "parent_kind": t.info.kind,
+                   **({"runtime": model.runtime} if isinstance(getattr(model, "runtime", None), str) else {}),
                    "description": getattr(model, "describe", lambda: methods()[method].description)()}
     extra = {"train_seconds": round(seconds, 3), "peak_memory_mb": round(mem.peak_mb, 1),
              "train_info": info, "compression": compression,

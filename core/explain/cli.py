@@ -43,6 +43,7 @@ def _register() -> None:
         from ..params import parse_sets
         from ..safety import clean_text
         from . import registry
+        from .fallback import explain_target
 
         model = load_model(args.model)
         if args.list:
@@ -59,7 +60,11 @@ def _register() -> None:
             k = model.labels.index(args.label)
         else:
             raise ParamError(f"unknown class {args.label!r}; classes: {', '.join(model.labels)}")
-        attr = registry.run(method, model, text, k, model_id=args.model, **parse_sets(args.set))
+        target, fallback_notice = explain_target(method, args.model)  # gradients of an int8 model: its fp32 parent
+        run_on = model if target == args.model else load_model(target)
+        attr = registry.run(method, run_on, text, k, model_id=target, **parse_sets(args.set))
+        if fallback_notice:
+            attr.extra = {**(attr.extra or {}), "notice": fallback_notice}
         if args.json:
             print(json.dumps({"model": args.model, "method": method, "class": model.labels[k],
                               "probability": float(proba[k]), "tokens": attr.tokens,

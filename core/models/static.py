@@ -58,6 +58,7 @@ class StaticClassifier(TextClassifier):
     """Token-vector table + numpy MLP head (see module docstring)."""
 
     kind = KIND
+    runtime = "numpy"
 
     def __init__(self, tokenizer_json: str, stored: dict[str, np.ndarray], head: list[tuple[np.ndarray, np.ndarray]],
                  mu: np.ndarray, sigma: np.ndarray, meta: dict[str, Any]) -> None:
