@@ -49,6 +49,17 @@ def explainers(name: str) -> list[Explainer]:
     return available_for(name) if info else registry.available(frozenset())
 
 
+def capable_model(name: str, capability: str) -> str:
+    """`name` when it declares `capability`, else its nearest ancestor that does (an int8 ONNX variant's fp32
+    parent for attention), else `name` (the page then shows nothing for it)."""
+    from core.explain.fallback import capable_ancestor
+
+    info = artifact_info(name)
+    if info is None or capability in info.capabilities:
+        return name
+    return capable_ancestor(name, frozenset({capability})) or name
+
+
 def needs_compute(e: Explainer) -> bool:
     """True for explainers with a cost budget (seconds per text): pages wait for a "compute" switch first."""
     return e.budget is not None
