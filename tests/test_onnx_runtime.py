@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tiny_bert import tiny_dataset, tiny_encoder, tiny_params, tiny_tokenizer
+from tiny_bert import lab_dirs, tiny_dataset, tiny_teacher
 
 from core.errors import ParamError
 
@@ -23,21 +23,15 @@ TEXTS = ["The team won the match after a late goal.", "Stock markets rallied as 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     from core.models import family
-    from core.models import transformer as T
     from core.params import resolve
     from core.train import finish
 
-    root = tmp_path_factory.mktemp("onnxrt")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as mp:
-        for k in ("ARTIFACTS", "USER_DATA", "CACHE"):
-            mp.setenv(f"TEXTLAB_{k}_DIR", str(root / k.lower()))
+        lab_dirs(mp, tmp_path_factory.mktemp("onnxrt"))
         ds = tiny_dataset(n_train=128)
-        params = tiny_params(epochs=2)
-        teacher = T.build(ds, params, encoder=tiny_encoder(), tokenizer=tiny_tokenizer())
-        T.train(teacher, ds, params)
-        teacher.finalize()
+        teacher = tiny_teacher(ds)
         finish(teacher, ds, "teacher", config={})
         models = {"transformer": teacher}
         for kind, p in FAMILY.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_bert import tiny_dataset, tiny_encoder, tiny_params, tiny_tokenizer
+from tiny_bert import lab_dirs, tiny_dataset, tiny_teacher, tiny_tokenizer
 
 from core.errors import ParamError
 
@@ -19,22 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from core.models import transformer as T
     from core.train import finish
 
-    root = tmp_path_factory.mktemp("static")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as mp:
-        for k in ("ARTIFACTS", "USER_DATA", "CACHE"):
-            mp.setenv(f"TEXTLAB_{k}_DIR", str(root / k.lower()))
+        lab_dirs(mp, tmp_path_factory.mktemp("static"))
         ds = tiny_dataset(n_train=256)
-        params = tiny_params(epochs=3)
-        teacher = T.build(ds, params, encoder=tiny_encoder(), tokenizer=tiny_tokenizer())
-        T.train(teacher, ds, params)
-        teacher.finalize()
+        teacher = tiny_teacher(ds, epochs=3)
         finish(teacher, ds, "teacher", config={})
-        yield {"ds": ds, "teacher": teacher, "root": root}
+        yield {"ds": ds, "teacher": teacher}
     torch.set_num_threads(threads)
 
 
@@ -115,3 +109,20 @@ def test_bad_settings_are_refused_before_any_work():
     with pytest.raises(ParamError):
         resolve_settings("static", {"storage": "int4"})
     assert resolve_settings("static", {})["dims"] == 256
+
+
+def test_second_student_reuses_the_token_vectors(env, student, monkeypatch):
+    """Another student of the same teacher (MLP head, other weighting) skips the pass over the vocabulary."""
+    from core import artifacts
+    from core.compress import compress
+    from core.models import static_fit
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("token vectors were recomputed")
+
+    monkeypatch.setattr(static_fit, "token_vectors", no_pass)
+    path = compress("teacher", "static", {"dims": 24, "hidden": 8, "weighting": "none"}, name="teacher-static-mlp",
+                    dataset=env["ds"])
+    mlp = artifacts.load_model(path.name)
+    assert mlp.capabilities == {"embed", "tokens"}  # an MLP head has no exact token contributions
+    np.testing.assert_array_equal(mlp.embed(["game"]) != 0, student.embed(["game"]) != 0)

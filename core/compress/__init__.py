@@ -175,8 +175,9 @@ def _static(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[
     if s["max_train"] and s["max_train"] < len(ds.train):
         ds = apply_max_train(ds, int(s["max_train"]))
     texts = list(ds.train.texts)
-    soft = teacher_targets(t.model, texts, progress, cache_key=f"{t.name}-{t.info.created}")
-    return static_fit.build(t.model, fresh, texts, np.asarray(ds.train.y), soft, s, progress)
+    key = f"{t.name}-{t.info.created}"
+    soft = teacher_targets(t.model, texts, progress, cache_key=key)
+    return static_fit.build(t.model, fresh, texts, np.asarray(ds.train.y), soft, s, progress, cache_key=key)
 
 
 def _ensemble(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:

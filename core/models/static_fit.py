@@ -163,10 +163,33 @@ def token_counts(model: StaticClassifier, texts: list[str]) -> np.ndarray:
     return np.bincount(flat, minlength=model.embeddings.shape[0]).astype(np.float64)[:model.embeddings.shape[0]]
 
 
+def cached_token_vectors(fresh: Any, encoder: Any, p: dict[str, Any], progress: ProgressCallback,
+                         cache_key: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """`token_vectors`, kept in cache_dir()/static/ (plain .npy) under `cache_key` + encoder + pooling, so another
+    student of the same teacher (other dims, weighting or head) skips the pass over the vocabulary."""
+    import re
+
+    from ..config import cache_dir
+
+    if not cache_key:
+        return token_vectors(fresh, encoder, p["pooling"], int(p["token_batch"]), progress)
+    folder = cache_dir() / "static"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{cache_key}-{p['encoder']}-{p['pooling']}")[:180]
+    vec, spec = folder / f"{stem}.npy", folder / f"{stem}.special.npy"
+    if vec.exists() and spec.exists():
+        return np.load(vec, allow_pickle=False), np.load(spec, allow_pickle=False)
+    vectors, special = token_vectors(fresh, encoder, p["pooling"], int(p["token_batch"]), progress)
+    np.save(vec, vectors, allow_pickle=False)
+    np.save(spec, special, allow_pickle=False)
+    return vectors, special
+
+
 def build(teacher: Any, fresh: Any, texts: list[str], y: np.ndarray, soft: np.ndarray, p: dict[str, Any],
-          progress: ProgressCallback = null_progress) -> tuple[StaticClassifier, dict[str, Any]]:
+          progress: ProgressCallback = null_progress, cache_key: str | None = None
+          ) -> tuple[StaticClassifier, dict[str, Any]]:
     """The static student of `teacher` (probabilities `soft` (n, k) over `texts`) from `fresh`, an fp32
-    "transformer"-family copy whose tokenizer and encoder give the token vectors."""
+    "transformer"-family copy whose tokenizer and encoder give the token vectors (cached under `cache_key`)."""
     from .transformer import TransformerClassifier, _base_encoder
 
     if not isinstance(fresh, TransformerClassifier):
@@ -178,7 +201,7 @@ def build(teacher: Any, fresh: Any, texts: list[str], y: np.ndarray, soft: np.nd
         encoder = load_encoder(fresh.config["backbone"])
     else:
         encoder = _base_encoder(fresh.net.encoder)
-    vectors, special = token_vectors(fresh, encoder, p["pooling"], int(p["token_batch"]), progress)
+    vectors, special = cached_token_vectors(fresh, encoder, p, progress, cache_key)
     progress(0, 1, "static: PCA")
     table = reduce(vectors, special, int(p["dims"]), int(p["seed"]))
     meta = {"labels": list(teacher.labels), "multilabel": bool(teacher.multilabel),
