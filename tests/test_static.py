@@ -125,4 +125,5 @@ def test_second_student_reuses_the_token_vectors(env, student, monkeypatch):
                     dataset=env["ds"])
     mlp = artifacts.load_model(path.name)
     assert mlp.capabilities == {"embed", "tokens"}  # an MLP head has no exact token contributions
-    np.testing.assert_array_equal(mlp.embed(["game"]) != 0, student.embed(["game"]) != 0)
+    a, b = (m.embeddings[m.token_ids(["game"])[0][0]] for m in (mlp, student))
+    assert float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) > 0.99  # same vector, only the SIF scale differs
