@@ -173,6 +173,7 @@ def save_artifact(
         write_json(tmp / "manifest.json", manifest)
         write_json(tmp / "metrics.json", metrics)
         predictions.save(tmp / "predictions.npz")
+        _first_card(tmp, name)
         for fname, data in (extra_files or {}).items():
             target = (tmp / fname).resolve()
             if tmp.resolve() not in target.parents:
@@ -198,6 +199,19 @@ def save_artifact(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _first_card(folder: Path, name: str) -> None:
+    """README.md model card of a folder being saved (core.cards). Documentation must never cost the model: a
+    failure is logged, and `python -m core card NAME --write` writes the card later."""
+    try:
+        from .cards.card import write_card_into
+
+        write_card_into(folder, name)
+    except Exception as e:  # noqa: BLE001 - any failure here is a missing card, not a failed save
+        import logging
+
+        logging.getLogger(__name__).warning("model card of %s not written: %s", name, e)
 
 
 def _read_info(path: Path) -> ArtifactInfo:

@@ -26,6 +26,19 @@ def restored_env(keys: Iterable[str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+#: The lab's folders, each overridable by an environment variable (core.config).
+LAB_ENV = ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_USER_DATA_DIR", "TEXTLAB_JOBS_DIR", "TEXTLAB_CACHE_DIR")
+
+
+@contextlib.contextmanager
+def lab_dirs(root: Path) -> Iterator[Path]:
+    """Artifacts, user data, jobs and cache folders under `root` for the body (the old values restored after)."""
+    with restored_env(LAB_ENV):
+        for key, sub in zip(LAB_ENV, ("artifacts", "user_data", "jobs", "cache")):
+            os.environ[key] = str(root / sub)
+        yield root
+
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 

@@ -63,7 +63,8 @@ def _save(name: str, model: TextClassifier | None = None) -> Path:
 
 def test_save_list_and_round_trip(art_dir):
     path = _save("m1")
-    assert sorted(p.name for p in path.iterdir()) == ["manifest.json", "metrics.json", "model", "predictions.npz"]
+    assert sorted(p.name for p in path.iterdir()) == ["README.md", "manifest.json", "metrics.json", "model",
+                                                      "predictions.npz"]  # README.md: the model card
     info = artifacts.get_artifact("m1")
     assert info.ok and info.kind == "keyword_test" and info.dataset == "toy"
     assert info.metrics["accuracy"] == 1.0 and info.metrics["size_mb"] > 0
