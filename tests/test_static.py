@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_bert import lab_dirs, tiny_dataset, tiny_teacher, tiny_tokenizer
+from envtools import lab_dirs
+from tiny_bert import tiny_dataset, tiny_teacher, tiny_tokenizer
 
 from core.errors import ParamError
 
@@ -23,8 +24,7 @@ def env(tmp_path_factory):
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        lab_dirs(mp, tmp_path_factory.mktemp("static"))
+    with lab_dirs(tmp_path_factory.mktemp("static")):
         ds = tiny_dataset(n_train=256)
         teacher = tiny_teacher(ds, epochs=3)
         finish(teacher, ds, "teacher", config={})

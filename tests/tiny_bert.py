@@ -85,12 +85,6 @@ def tiny_params(**overrides) -> dict:
     return resolve(PARAMS, given)
 
 
-def lab_dirs(monkeypatch, root) -> None:
-    """Point the lab's artifacts, user data and cache folders at `root`/<name> (a pytest MonkeyPatch)."""
-    for k in ("ARTIFACTS", "USER_DATA", "CACHE"):
-        monkeypatch.setenv(f"TEXTLAB_{k}_DIR", str(root / k.lower()))
-
-
 def tiny_teacher(ds: TextDataset, epochs: int = 2):
     """A fine-tuned tiny-BERT "transformer" classifier on `ds` (finalized, eval mode)."""
     from core.models import transformer as T
