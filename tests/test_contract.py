@@ -62,7 +62,7 @@ COMPRESSED: dict[str, tuple] = {
     "distill-scratch": ("distill", {"student": "scratch_transformer", "d_model": 16, "num_heads": 2, "ff_dim": 32,
                                     "num_layers": 1, "min_freq": 1, "bpe_vocab_size": 150, **FAST}),
     "onnx-int8": ("int8-onnx", {}),
-    "static": ("static", {"dims": 16, "epochs": 5}),
+    "static": ("static", {"dims": 16, "epochs": 5, "hidden": 0}),
     # int8 by default runs on ONNX Runtime for every exportable family (the teacher of these three is named)
     "int8-onnx-rnn": ("int8", {}, "rnn"),
     "int8-onnx-scratch": ("int8", {}, "scratch_transformer"),

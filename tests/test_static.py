@@ -37,7 +37,7 @@ def student(env):
     from core import artifacts
     from core.compress import compress
 
-    path = compress("teacher", "static", {"dims": 24}, name="teacher-static", dataset=env["ds"])
+    path = compress("teacher", "static", {"dims": 24, "hidden": 0}, name="teacher-static", dataset=env["ds"])
     return artifacts.load_model(path.name)
 
 
