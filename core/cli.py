@@ -164,7 +164,11 @@ def _train(args: argparse.Namespace) -> int:
 
     m = get_artifact(path.name).metrics or {}
     keys = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "ece", "train_seconds", "size_mb", "latency_ms_p50")
-    print(json.dumps({"artifact": path.name, **{k: m.get(k) for k in keys if k in m}}, indent=2))
+    from .budget import run_summary
+
+    plan = run_summary(((m.get("train_info") or {}).get("history")) or {})  # torch families: planned vs run
+    print(json.dumps({"artifact": path.name, **{k: m.get(k) for k in keys if k in m},
+                      **({"plan": plan} if plan else {})}, indent=2))
     return 0
 
 
@@ -226,14 +230,42 @@ def _load_plugins() -> None:
                 raise
 
 
+def add_runtime_args(p: argparse.ArgumentParser) -> None:
+    """--threads / --precision on every subcommand that does not define its own (core.threads, core.precision)."""
+    have = {o for a in p._actions for o in a.option_strings}
+    if "--threads" not in have:
+        p.add_argument("--threads", type=int, default=0,
+                       help="torch threads (default: $TEXTLAB_THREADS, else the cores free when the job starts)")
+    if "--precision" not in have:
+        p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None,
+                       help="torch compute precision (default auto: bf16 autocast on CPUs with AVX512-BF16/AMX)")
+
+
+def apply_runtime_args(args: argparse.Namespace) -> None:
+    """Export --threads / --precision as $TEXTLAB_THREADS / $TEXTLAB_PRECISION and apply the thread policy
+    before any torch work (a background job counts the lab's other running jobs)."""
+    import os
+
+    from .threads import apply_threads
+
+    if getattr(args, "threads", 0):
+        os.environ["TEXTLAB_THREADS"] = str(int(args.threads))
+    if getattr(args, "precision", None):
+        os.environ["TEXTLAB_PRECISION"] = args.precision
+    apply_threads()
+
+
 def main(argv: list[str] | None = None) -> int:
     _load_plugins()
     parser = argparse.ArgumentParser(prog="python -m core", description="Text Classification Lab command line")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (setup, _handler, help_) in COMMANDS.items():
-        setup(sub.add_parser(name, help=help_, description=help_))
+        p = sub.add_parser(name, help=help_, description=help_)
+        setup(p)
+        add_runtime_args(p)
     args = parser.parse_args(argv)
     handler = COMMANDS[args.command][1]
+    apply_runtime_args(args)
     try:
         return handler(args)
     except (LabError, FileNotFoundError) as e:

@@ -59,8 +59,11 @@ def data_search_path() -> list[Path]:
 
 
 def num_threads() -> int:
-    """Torch intra-op threads ($TEXTLAB_THREADS or all cores)."""
-    return int(os.environ.get("TEXTLAB_THREADS", os.cpu_count() or 1))
+    """Torch intra-op threads: $TEXTLAB_THREADS, else the cores free when this process first asked
+    (core.threads documents the policy)."""
+    from .threads import thread_choice
+
+    return thread_choice().threads
 
 
 def offline() -> bool:

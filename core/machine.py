@@ -25,6 +25,11 @@ def _cpuinfo() -> dict[str, str]:
     return out
 
 
+def cpu_flags() -> set[str]:
+    """The CPU feature flags of /proc/cpuinfo (empty off Linux)."""
+    return set(_cpuinfo().get("flags", "").split())
+
+
 def cpu_model() -> str:
     info = _cpuinfo()
     return info.get("model name") or info.get("Hardware") or platform.processor() or platform.machine()
@@ -47,7 +52,7 @@ def machine_info(threads: int | None = None) -> dict[str, Any]:
     """Description of this machine and software; `threads` = the torch intra-op threads used (default: current)."""
     import psutil
 
-    flags = set(_cpuinfo().get("flags", "").split())
+    flags = cpu_flags()
     info: dict[str, Any] = {
         "cpu": cpu_model(),
         "arch": platform.machine(),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ArtifactError, DataError, LabError, NameTakenError
+from .errors import ArtifactError, DataError, LabError, NameTakenError, ParamError
 
 
 class ModelNameTaken(NameTakenError, ArtifactError):
@@ -20,6 +20,10 @@ class ModelNameTaken(NameTakenError, ArtifactError):
 
 class DatasetNameTaken(NameTakenError, DataError):
     """A saved dataset of that name exists."""
+
+
+class SliceNameTaken(NameTakenError, ParamError):
+    """A saved slice of that name exists for the dataset."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,10 @@ RULES: dict[str, NameRule] = {
     "dataset": NameRule(re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"),
                         "1-64 letters, digits, '-' or '_' (starting with a letter or digit)",
                         DataError, DatasetNameTaken),
+    # saved slices live in a JSON file per dataset (core/slices/store.py), never in a folder of their own
+    "slice": NameRule(re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$"),
+                      "1-64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit",
+                      ParamError, SliceNameTaken),
 }
 
 

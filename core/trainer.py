@@ -27,12 +27,19 @@ History dict (JSON-serialisable, stored as metrics.json -> train_info -> history
     train_loss [[step, loss]], lr [[step, lr]], evals [{step, epoch, val_loss, accuracy, f1_macro, f1_micro}],
     epoch_seconds [s], best_step, best_metric, metric, stopped_early, peak_memory_mb (MB, core.memory), grad_flow
     [{step, layers: [{name, mean_abs, max_abs}]}], n_trainable, n_total, steps_per_epoch, total_steps,
-    train_seconds, device, num_processes.
+    train_seconds, device, num_processes, budget (core.budget.Budget as a dict + its sentence `text`), best_epoch
+    (fractional epoch of the restored weights), threads (core.threads.ThreadChoice), precision (bf16 | fp32),
+    max_batch_tokens.
+
+Budgets, memory, threads, precision: `epochs` / `evals_per_epoch` 0 = planned by core.budget from the rows and
+classes; `max_batch_tokens` splits a batch into token-budget pieces with gradient accumulation
+(core.models.token_budget); `threads` 0 = core.threads' policy; `precision` auto = bf16 autocast where the CPU
+has it (core.precision).
 
 Layout: this module holds the knobs and the loop (`train_loop` -> `run_epochs` -> one optimizer step); the
 parts live beside it and are re-exported here: `trainer_losses` (class weights, CE/BCE, distillation),
 `trainer_eval` (validation metrics, evaluation schedule, best-state `Evaluator`), `trainer_batching`
-(length-bucketed, re-sampled batches).
+(length-bucketed, re-sampled batches), `trainer_optim` (schedule, AdamW groups, gradient statistics).
 
 Scale-out: the loop is written against HF `accelerate` (model, optimizer, dataloader and scheduler go through
 `Accelerator.prepare`), so `accelerate launch -m core train ...` runs the same code data-parallel on several
@@ -40,6 +47,8 @@ GPUs or nodes; on this CPU box it is a single process.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import random
 import time
@@ -51,12 +60,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from .config import num_threads
+from .budget import plan_budget
 from .data import TextDataset
 from .memory import MB, PeakMemory
+from .models.token_budget import take, token_pieces
 from .models.torch_base import logits_to_proba, predict_logits  # noqa: F401 - re-exported
 from .params import Param
+from .precision import PRECISIONS, autocast, use_precision
 from .progress import ProgressCallback, null_progress
+from .threads import apply_threads
 
 # The loop's parts live in sibling modules; every name stays importable from core.trainer.
 from .trainer_batching import (  # noqa: F401 - re-exported
@@ -68,13 +80,16 @@ from .trainer_batching import (  # noqa: F401 - re-exported
 )
 from .trainer_eval import METRICS, Evaluator, eval_points, model_logits, val_metrics  # noqa: F401 - re-exported
 from .trainer_losses import TrainLoss, build_losses, class_weights  # noqa: F401 - re-exported
+from .trainer_optim import _default_groups, _grad_stats, linear_schedule  # noqa: F401 - re-exported
 
 IMBALANCE = ("none", "class_weights", "oversample", "undersample")
 
 
 @dataclass
 class LoopConfig:
-    """Common training knobs. Steps count optimizer updates; `patience` counts evaluations (0 = never stop)."""
+    """Common training knobs. Steps count optimizer updates; `patience` counts evaluations (0 = never stop).
+    epochs / evals_per_epoch 0 = planned by core.budget (the torch families' default; this class keeps fixed
+    numbers for direct callers)."""
 
     epochs: int = 3
     batch_size: int = 32
@@ -92,16 +107,19 @@ class LoopConfig:
     eval_batch_size: int = 64
     bucket: bool = True
     restore_best: bool = True
+    max_batch_tokens: int = 0
+    threads: int = 0
+    precision: str = "auto"
 
 
 _HELP = {
-    "epochs": "passes over the training split",
-    "batch_size": "texts per optimizer step",
+    "epochs": "passes over the training split (0 = auto: from the rows and classes, see core/budget.py)",
+    "batch_size": "texts per optimizer step (the effective batch, whatever max_batch_tokens splits it into)",
     "lr": "peak learning rate of AdamW (linear warm-up, then linear decay to 0)",
     "weight_decay": "AdamW weight decay (not applied to biases and norms)",
     "warmup_ratio": "share of the steps spent warming the learning rate up",
     "max_grad_norm": "gradient clipping norm (0 = no clipping)",
-    "evals_per_epoch": "validation evaluations per epoch (the last at the epoch end)",
+    "evals_per_epoch": "validation evaluations per epoch, the last at the epoch end (0 = auto: ~8 per run)",
     "patience": "stop after this many evaluations without improvement (0 = never)",
     "metric": "validation metric that picks the best checkpoint",
     "seed": "seed for initialisation, shuffling and dropout",
@@ -111,15 +129,19 @@ _HELP = {
     "eval_batch_size": "texts per batch when evaluating / predicting",
     "bucket": "group texts of similar length into batches (less padding, faster)",
     "restore_best": "restore the weights of the best validation evaluation at the end",
+    "max_batch_tokens": "most tokens (texts x padded length) per forward pass; larger batches accumulate "
+                        "gradients over pieces, so memory does not grow with text length (0 = no limit)",
+    "threads": "torch threads (0 = $TEXTLAB_THREADS, else the cores free when training starts)",
+    "precision": "auto = bf16 autocast on CPUs with AVX512-BF16 / AMX, else fp32; or force bf16 / fp32",
 }
 _BOUNDS: dict[str, dict[str, Any]] = {
-    "epochs": {"min": 1, "max": 1000},
+    "epochs": {"min": 0, "max": 1000},
     "batch_size": {"min": 1, "max": 4096},
     "lr": {"min": 1e-7, "max": 1.0},
     "weight_decay": {"min": 0.0, "max": 1.0, "advanced": True},
     "warmup_ratio": {"min": 0.0, "max": 0.5, "advanced": True},
     "max_grad_norm": {"min": 0.0, "max": 1000.0, "advanced": True},
-    "evals_per_epoch": {"min": 1, "max": 100, "advanced": True},
+    "evals_per_epoch": {"min": 0, "max": 100, "advanced": True},
     "patience": {"min": 0, "max": 1000},
     "metric": {"choices": METRICS, "advanced": True},
     "seed": {"min": 0, "max": 2**32 - 1, "advanced": True},  # numpy seeds are 32-bit; torch overflows past 2**64
@@ -129,6 +151,9 @@ _BOUNDS: dict[str, dict[str, Any]] = {
     "eval_batch_size": {"min": 1, "max": 4096, "advanced": True},
     "bucket": {"advanced": True},
     "restore_best": {"advanced": True},
+    "max_batch_tokens": {"min": 0, "advanced": True},
+    "threads": {"min": 0, "max": 1024, "advanced": True},
+    "precision": {"choices": PRECISIONS, "advanced": True},
 }
 
 
@@ -160,45 +185,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-# ----------------------------------------------------------------------------------------------- optimisation
-def linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
-    """Linear warm-up to the peak lr, then linear decay to 0 at `total_steps` -- the same schedule as
-    transformers.get_linear_schedule_with_warmup, without importing transformers (~10 s here)."""
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return step / max(1, warmup_steps)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def _default_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """AdamW groups: no decay on biases, norms and embeddings (decaying them only hurts)."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        lname = name.lower()
-        if p.ndim < 2 or "norm" in lname or "embed" in lname:
-            no_decay.append(p)
-        else:
-            decay.append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return [g for g in groups if g["params"]]
-
-
-def _grad_stats(model: torch.nn.Module) -> list[dict]:
-    """mean / max |grad| per weight tensor (biases skipped, as in the classic gradient-flow plot)."""
-    out = []
-    for name, p in model.named_parameters():
-        if p.grad is None or "bias" in name:
-            continue
-        g = p.grad.detach().abs()
-        out.append({"name": name.removeprefix("module."), "mean_abs": float(g.mean()), "max_abs": float(g.max())})
-    return out
-
-
 @dataclass
 class _Run:
     """The accelerate-prepared objects of one run. Steps count optimizer updates (global over processes)."""
@@ -214,20 +200,31 @@ class _Run:
 
 
 def _update(run: _Run, loss_fn: TrainLoss, batch: dict[str, torch.Tensor], max_grad_norm: float,
-            grad_stats: bool) -> tuple[float, list[dict] | None]:
+            grad_stats: bool, max_tokens: int = 0) -> tuple[float, list[dict] | None]:
     """One optimizer step on `batch` (encoded texts + `_labels` + `_index`) -> (training loss, per-layer
-    gradient statistics before clipping when `grad_stats`, else None)."""
-    y = batch.pop("_labels")
-    index = batch.pop("_index")
-    loss = loss_fn(model_logits(run.model(**batch)), y, index)
+    gradient statistics before clipping when `grad_stats`, else None). A batch over `max_tokens` runs as
+    token-budget pieces whose losses are weighted by their share of rows and whose gradients accumulate, so
+    the step equals one pass over the batch (exact for unweighted mean losses)."""
     run.optimizer.zero_grad(set_to_none=True)
-    run.accelerator.backward(loss)
+    pieces = token_pieces(batch, max_tokens)
+    n, total = len(batch["_labels"]), 0.0
+    for j, (rows, width) in enumerate(pieces):
+        part = batch if len(pieces) == 1 else take(batch, rows, width)
+        y, index = part.pop("_labels"), part.pop("_index")
+        # gradients of all but the last piece stay local (data-parallel runs all-reduce once per step)
+        sync = run.accelerator.no_sync(run.model) if j + 1 < len(pieces) else contextlib.nullcontext()
+        with sync:
+            with autocast():  # bf16 matmuls when core.precision says so; the loss itself in fp32
+                logits = model_logits(run.model(**part))
+            loss = loss_fn(logits.float(), y, index) * (len(y) / n)
+            run.accelerator.backward(loss)
+        total += float(loss.detach())
     stats = _grad_stats(run.model) if grad_stats else None
     if max_grad_norm > 0:
         run.accelerator.clip_grad_norm_(run.model.parameters(), max_grad_norm)
     run.optimizer.step()
     run.scheduler.step()
-    return float(loss.detach()), stats
+    return total, stats
 
 
 def _validation_ticker(progress: ProgressCallback, step: int, total: int, msg: str,
@@ -258,7 +255,7 @@ def run_epochs(run: _Run, loss_fn: TrainLoss, evaluate: Evaluator, cfg: LoopConf
         for i, batch in enumerate(run.loader, start=1):
             step += 1
             loss_v, grads = _update(run, loss_fn, batch, cfg.max_grad_norm,
-                                    step == 1 or step % cfg.grad_stats_every == 0)
+                                    step == 1 or step % cfg.grad_stats_every == 0, cfg.max_batch_tokens)
             if grads is not None:
                 history["grad_flow"].append({"step": step, "layers": grads})
             if not math.isfinite(loss_v):
@@ -302,15 +299,17 @@ def _checked_soft_targets(dataset: TextDataset, cfg: LoopConfig, soft_targets: n
 def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg: LoopConfig,
                progress: ProgressCallback | None = None, *, soft_targets: np.ndarray | None = None,
                alpha: float = 1.0, temperature: float = 1.0, param_groups: list[dict] | None = None,
-               trainable: Callable[[str], bool] | None = None) -> dict:
+               trainable: Callable[[str], bool] | None = None, family: str = "default") -> dict:
     """Train `model` in place on dataset.train, select the best state on dataset.validation; return the history
     (see the module docstring). Builds the losses (`build_losses`), the validation (`Evaluator`) and the
-    accelerate-prepared optimizer, loader and schedule, then runs `run_epochs`."""
+    accelerate-prepared optimizer, loader and schedule, then runs `run_epochs`. cfg.epochs / evals_per_epoch 0
+    are planned by `core.budget.plan_budget` with `family`'s rule; threads and precision follow core.threads /
+    core.precision."""
     from accelerate import Accelerator
 
     progress = progress or null_progress
     soft_targets = _checked_soft_targets(dataset, cfg, soft_targets)
-    torch.set_num_threads(num_threads())
+    threads = apply_threads(cfg.threads)
     seed_everything(cfg.seed)
     multilabel = dataset.multilabel
     if trainable is not None:
@@ -328,7 +327,10 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     sampler, loader = make_loader(encode, dataset.train, multilabel, cfg.batch_size, cfg.seed, cfg.bucket,
                                   cfg.imbalance)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
-    steps_per_epoch = len(loader)
+    steps_per_epoch = len(loader)  # after re-sampling: the plan counts the steps actually run
+    plan = plan_budget(len(dataset.train), dataset.n_labels, cfg.batch_size, family, cfg.epochs, cfg.evals_per_epoch)
+    plan = dataclasses.replace(plan, steps_per_epoch=steps_per_epoch, total_steps=steps_per_epoch * plan.epochs)
+    cfg = dataclasses.replace(cfg, epochs=plan.epochs, evals_per_epoch=plan.evals_per_epoch)
     total_steps = steps_per_epoch * cfg.epochs
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
@@ -344,10 +346,13 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
         "best_step": None, "best_metric": None, "metric": cfg.metric, "stopped_early": False,
         "n_trainable": int(n_trainable), "n_total": int(n_total), "steps_per_epoch": steps_per_epoch,
         "total_steps": total_steps, "device": str(device), "num_processes": accelerator.num_processes,
-        "batch_size": cfg.batch_size,
+        "batch_size": cfg.batch_size, "max_batch_tokens": cfg.max_batch_tokens,
+        "budget": {**plan.as_dict(), "text": plan.describe()}, "threads": threads.as_dict(),
     }
     t_start = time.perf_counter()
-    with PeakMemory() as mem:  # RSS sampled in the background for the whole loop, validation included
+    # RSS sampled in the background for the whole loop, validation included; validation autocasts like training
+    with PeakMemory() as mem, use_precision(cfg.precision) as precision:
+        history["precision"] = precision
         step, stop = run_epochs(run, losses.train, evaluate, cfg, history, progress)
     history["stopped_early"] = bool(stop)
     raw = accelerator.unwrap_model(model)
@@ -357,6 +362,7 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     history["best_step"] = best.step if best.step is not None else step
     history["best_metric"] = best.value
     history["best_eval"] = next((e for e in history["evals"] if e["step"] == best.step), None)
+    history["best_epoch"] = (history["best_eval"] or {}).get("epoch")  # the epoch whose weights were kept
     history["train_seconds"] = round(time.perf_counter() - t_start, 3)
     peak = mem.peak_mb
     if torch.cuda.is_available():

@@ -7,7 +7,7 @@ Predict page. HTML stays inert on every page and in case files.
 Uploads: empty, non-UTF-8, binary / pickle / zip named .csv, header only, over the size limit, missing or
 misnamed columns, NaN labels, a single class, one row, duplicates -> core.data and the Dataset page.
 Settings: every numeric setting of every family below its minimum / above its maximum, NaN, wrong type,
-unknown choice, unknown key; epochs=0 and negative learning rates; the CLI and the Train page.
+unknown choice, unknown key; epochs=-1 and negative learning rates; the CLI and the Train page.
 `python -m pytest tests/test_bad_input.py -q`
 """
 from __future__ import annotations
@@ -463,8 +463,9 @@ def test_out_of_range_settings_are_refused_for_every_family(kind):
             tried += 1
     names = {p.name for p in params}
     if "epochs" in names:
-        with pytest.raises(ParamError, match="epochs must be ≥ 1"):
-            resolve(params, {"epochs": 0})
+        assert resolve(params, {"epochs": 0})["epochs"] == 0  # 0 = planned by core.budget
+        with pytest.raises(ParamError, match="epochs must be ≥ 0"):
+            resolve(params, {"epochs": -1})
     if "lr" in names:
         with pytest.raises(ParamError, match="lr must be ≥"):
             resolve(params, {"lr": -0.001})
@@ -480,7 +481,7 @@ def test_bad_settings_fail_before_any_work(tmp_path, monkeypatch):
     from core import train
 
     monkeypatch.setenv("TEXTLAB_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
-    for kind, bad in (("rnn", {"epochs": 0}), ("scratch_transformer", {"lr": -1}), ("tfidf", {"C": -1}),
+    for kind, bad in (("rnn", {"epochs": -1}), ("scratch_transformer", {"lr": -1}), ("tfidf", {"C": -1}),
                       ("transformer", {"batch_size": 0})):
         with pytest.raises(ParamError):
             train.run("no_such_dataset", kind, bad)  # the settings are checked before the dataset is looked up
@@ -490,9 +491,9 @@ def test_bad_settings_fail_before_any_work(tmp_path, monkeypatch):
 def test_cli_rejects_bad_settings_in_one_line(tmp_path):
     env = dict(os.environ, TEXTLAB_ARTIFACTS_DIR=str(tmp_path / "artifacts"), TQDM_DISABLE="1")
     proc = subprocess.run([sys.executable, "-m", "core", "train", "--dataset", "sms_spam", "--model", "rnn",
-                           "--set", "epochs=0", "--set", "lr=-1"], cwd=ROOT, env=env, capture_output=True,
+                           "--set", "epochs=-1", "--set", "lr=-1"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
-    assert proc.returncode == 2 and "epochs must be ≥ 1" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "epochs must be ≥ 0" in proc.stderr and "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "core", "train", "--dataset", "sms_spam", "--model", "rnn",
                            "--set", "epochs"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "key=value" in proc.stderr and "Traceback" not in proc.stderr

@@ -158,3 +158,15 @@ def test_report_page_shows_card_and_builds_report(lab):
     assert not at.exception
     labels = [str(b.proto.label) for b in at.get("download_button")]
     assert any("Download the report" in x for x in labels), (labels, [e.value for e in at.error])
+
+
+def test_worst_slices_appear_once_the_slice_table_exists(lab):
+    from core.cards import model_card
+    from core.slices.table import slice_table
+
+    assert "## Worst slices" not in model_card("cards-rnn")  # a card never computes slices itself
+    slice_table("cards-rnn")
+    card = model_card("cards-rnn")
+    assert "## Worst slices" in card
+    section = card.split("## Worst slices", 1)[1].split("\n## ", 1)[0]
+    assert "| slice | description | n | accuracy |" in section and section.count("\n| ") >= 2  # header + rows

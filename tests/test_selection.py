@@ -309,3 +309,13 @@ def test_changed_mark_names_the_saved_version_that_holds_the_scored_data(env):
     rows["upload:alpha@v1"] = {**rows["upload:alpha"], "fingerprint": old.manifest["source_fingerprint"]}
     assert dataset_mark(old, rows) == "dataset changed (scored on upload:alpha@v1)"
     assert dataset_mark(get_artifact("alpha-new"), rows) == ""
+
+
+def test_curves_page_shows_the_training_plan(env):
+    """The RNN run's recorded plan (epochs set by the user here), the steps it ran and the epoch it kept."""
+    at = AppTest.from_file(str(ROOT / "views" / "curves.py"), default_timeout=TIMEOUT)
+    at.session_state["_shared_dataset"] = "upload:beta"
+    plan = " ".join(t.value for t in at.run().text)
+    assert not at.exception, at.exception
+    assert "beta-rnn: Plan: 1 epoch(s) x" in plan and "(epochs set by the user)" in plan
+    assert "kept the weights of epoch" in plan and "thread(s)" in plan

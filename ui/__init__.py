@@ -13,7 +13,9 @@ Modules, one role each (pages keep writing `ui.something`: everything public is 
 - explain:    explanations through core.explain.registry and the shared `explain_controls` widget;
 - analysis:   cached self-attention views, label quality, confusable words;
 - embeddings: embedding samples and their projections;
-- scoring:    batch scoring of a table (core.scoring) and the "Evaluated on" switch (core.evaluations).
+- scoring:    batch scoring of a table (core.scoring) and the "Evaluated on" switch (core.evaluations);
+- slices:     slice tables, against-parent comparisons and error-cluster discovery (core.slices) with a progress bar;
+- checks:     behavioural-test runs (core.checks) with st.progress.
 
 What needs no Streamlit lives in core (escaping and formatting in core.safety, attention matrices in
 core.explain.attention, model tables in core.artifact_tables, lineage in core.lineage, ...); pages may import
@@ -43,6 +45,7 @@ from .cache import (
     predict_proba,
     refresh_artifacts,
 )
+from .checks import run_checks
 from .chrome import (
     KNOWN_ERRORS,
     PAGE_COMPARE,
@@ -105,6 +108,14 @@ from .pickers import (
     select_model,
 )
 from .scoring import SHIFT_COLUMNS, compare_on, evaluated_on, evaluations_of, parquet_bytes, score_table, show_shift
+from .slices import (
+    discover_slices,
+    refresh_slices,
+    slice_against,
+    slice_columns,
+    slice_rows,
+    slice_table,
+)
 
 __all__ = [
     "plots", "xplots", "render", "MAX_TEXT_CHARS", "clean_text", "csv_bytes", "csv_cell", "csv_safe", "fmt",
@@ -124,5 +135,6 @@ __all__ = [
     "dataset_and_models", "model_and_predictions", "model_label", "pick_dataset", "pick_model", "pick_models",
     "pick_other_model", "require_selected", "select_model", "dataset_marks",
     "PAGE_SCORE", "SHIFT_COLUMNS", "compare_on", "evaluated_on", "evaluations_of", "parquet_bytes", "score_table",
-    "show_shift",
+    "show_shift", "run_checks",
+    "discover_slices", "refresh_slices", "slice_against", "slice_columns", "slice_rows", "slice_table",
 ]

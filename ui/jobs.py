@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from core import artifacts, jobs
+from core.budget import run_summary
 from core.jobs import Job
 from core.safety import fmt
 
@@ -51,6 +52,9 @@ def _render_done(job: Job) -> None:
     m = (info.metrics if info else None) or {}
     st.success(f"**{job.title}** finished: model `{job.artifact}` — accuracy {fmt(m.get('accuracy'))}, "
                f"macro F1 {fmt(m.get('f1_macro'))}, trained in {fmt(m.get('train_seconds'), 1)} s.", icon=done)
+    plan = run_summary(((m.get("train_info") or {}).get("history")) or {})  # epochs planned / run / kept
+    if plan:
+        st.caption(plan)
     if job.artifact:
         cols = st.columns(3)
         with cols[0]:

@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from core.artifact_tables import run_results
+from core.budget import run_summary
 from core.scoresets import group_by_test_set, group_notes
 
 ui.page_header(
@@ -45,6 +46,12 @@ st.plotly_chart(ui.plots.training_curves(histories, metric=metric, smooth=smooth
 st.caption("Left: training loss per optimisation step. Right: the validation metric at each evaluation; the star "
            "marks the checkpoint that was kept (early stopping restores the best one). A training loss that keeps "
            "falling while validation stalls or drops means over-fitting.")
+
+plans = {n: run_summary(h) for n, h in histories.items()}
+if any(plans.values()):
+    with st.expander("Training plans (epochs from the rows and classes, early stopping, precision, threads)"):
+        for n, text in plans.items():
+            st.text(f"{n}: {text or 'no plan recorded (trained before budgets were planned)'}")
 
 st.subheader("Results")
 for note in group_notes(group_by_test_set([by_name[n] for n in chosen], first=chosen[0])):

@@ -121,7 +121,8 @@ def lab_report_html(name: str, *, n_errors: int = N_ERRORS, n_explained: int = N
     from ..explain.render import case_file_html
 
     f = Facts.of(name)
-    f.extras.update(n_errors=n_errors, n_explained=n_explained, progress=progress)
+    # a report may take seconds: it computes the slice table when none was recorded (a card never does)
+    f.extras.update(n_errors=n_errors, n_explained=n_explained, progress=progress, compute=True)
     sections = [(s.title, p.html) for s, p in parts(f, "report", report_sections())]
     if progress:
         progress(1.0, "report ready")

@@ -90,6 +90,33 @@ def _lineage(f: Facts) -> Part | None:
     return Part("The first row is the model the others were compressed from.\n\n" + md.table(shown), shown)
 
 
+#: Worst slices listed on a card / in a report.
+WORST_SLICES = 8
+
+
+def _worst_slices(f: Facts) -> Part | None:
+    """The slices where the main metric falls furthest below the whole test set's (core.slices). A card reads
+    only a table computed before (fast, never at save time); a report computes it when missing."""
+    from ..slices.table import largest_gaps, recorded_table, slice_table
+
+    try:
+        table = slice_table(f.name) if f.extras.get("compute") else recorded_table(f.name)
+    except Exception:  # noqa: BLE001 - a model the slices cannot read (e.g. a broken record) has no section
+        return None
+    if table is None:
+        return None
+    gaps = largest_gaps(table, top=WORST_SLICES)
+    if gaps.empty:
+        return None
+    main = table.attrs.get("main", "accuracy")
+    overall = float(table[main].iloc[0])
+    shown = gaps.loc[:, ["slice", "description", "n", main, f"{main}_lo", f"{main}_hi", "lift", "significant"]]
+    note = (f"Slices of the test set where {main} falls furthest below the whole set's {overall:.4f} "
+            f"(95% bootstrap intervals; significant = the interval lies wholly below). "
+            f"The full table: python -m core slices {f.name}")
+    return Part(f"{md.text(note)}\n\n{md.table(shown)}", [note, shown])
+
+
 def limitations(f: Facts) -> list[str]:
     """Plain-language limitations drawn from the records (weak classes, calibration, test size, language)."""
     out: list[str] = []
@@ -131,6 +158,7 @@ SECTIONS: list[Section] = [
     Section("data", "Data", _data),
     Section("training", "Training settings", _training),
     Section("per_class", "Metrics per class", _per_class),
+    Section("worst_slices", "Worst slices", _worst_slices),
     Section("lineage", "Compression lineage", _lineage),
     Section("limitations", "Limitations", _limitations),
     Section("how_to_use", "How to use", _how_to_use, report=False),

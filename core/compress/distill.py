@@ -177,7 +177,8 @@ def distill(teacher: TextClassifier, fresh_teacher: TextClassifier | None, ds: T
             student.config["max_length"] = int(params["max_length"])
         cfg = loop_config({**params, "lr": params.get("lr") or 1e-4})
         groups = tf._param_groups(student, cfg.lr, params.get("head_lr") or cfg.lr, cfg.weight_decay)
-        history = train_loop(student.net, student.encode, train_ds, cfg, progress, param_groups=groups, **knobs)
+        history = train_loop(student.net, student.encode, train_ds, cfg, progress, param_groups=groups,
+                             family="transformer", **knobs)
         student.finalize()
         info.update(history=history, layers=layers, head_init=own["head_init"], lr=cfg.lr,
                     n_parameters=student.n_parameters())

@@ -25,6 +25,12 @@ def is_missing(v: Any) -> bool:
     return type(v).__name__ == "NAType"
 
 
+def joined_texts(df, text_columns: Sequence[str]) -> list[str]:
+    """One text per row of `df`: the `text_columns` cells, stripped, joined with " " (missing ones skipped)."""
+    parts = [[("" if is_missing(v) else str(v).strip()) for v in df[c].tolist()] for c in text_columns]
+    return [" ".join(p for p in row if p) for row in zip(*parts)]
+
+
 def label_name(v: Any) -> str:
     """A label cell -> its name: 1.0 -> "1" (integer columns become float when they hold NaN)."""
     if isinstance(v, (float, np.floating)) and float(v).is_integer():

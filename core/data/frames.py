@@ -5,6 +5,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from .cells import as_list, joined_texts
 from .splits import TEST_SIZE, VALIDATION_SIZE, carve, duplicate_groups
 from .types import Split, TextDataset
 from .validate import validate_frame
@@ -73,3 +74,29 @@ def dataset_from_frame(
     return TextDataset(name=name, labels=list(coding.labels), train=train, validation=validation, test=test,
                        multilabel=coding.multilabel, language=language or detect_language(texts),
                        description=description, meta=meta)
+
+
+#: Most metadata columns kept beside a dataset (a wide export should not bloat every saved upload).
+MAX_METADATA_COLUMNS = 50
+
+
+def metadata_table(df, text_columns: str | Sequence[str], label_columns: str | Sequence[str], test_frame=None):
+    """The other columns of a user's table (and test table), keyed by the row's text as the dataset builds it:
+    a DataFrame with "text" + up to MAX_METADATA_COLUMNS metadata columns as strings (one row per distinct text,
+    the first occurrence wins), or None when the table has no other column. Slices by column read it
+    (core/slices/columns.py); the dataset's splits and fingerprint do not depend on it."""
+    import pandas as pd
+
+    used = set(as_list(text_columns)) | set(as_list(label_columns))
+    frames = [f for f in (df, test_frame) if f is not None]
+    extra = [c for c in df.columns if c not in used][:MAX_METADATA_COLUMNS]
+    if not extra:
+        return None
+    parts = []
+    for f in frames:
+        part = pd.DataFrame({"text": joined_texts(f, as_list(text_columns))})
+        for c in extra:
+            part[str(c)] = f[c].astype("string").to_numpy() if c in f.columns else None
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    return out[out["text"] != ""].drop_duplicates("text").reset_index(drop=True)

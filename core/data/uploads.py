@@ -23,11 +23,13 @@ from typing import Any
 import numpy as np
 
 from .. import config, naming
-from .frames import dataset_from_frame
+from .frames import dataset_from_frame, metadata_table
 from .parsers import texts_of
 from .types import DataError, Split, TextDataset
 
 UPLOAD_PREFIX = "upload:"
+#: The upload's metadata columns (frames.metadata_table), beside data.parquet when the table had any.
+COLUMNS_FILE = "columns.parquet"
 _VERSION = re.compile(r"^v([0-9]{1,4})$")
 
 
@@ -145,12 +147,15 @@ def save_upload(data, name: str, *, title: str = "", overwrite: bool = False, ne
     overwrite: delete every version and save this as version 1 (API only; no page or command offers it).
     """
     name = check_upload_name(name)
+    columns = None  # the table's other columns (metadata), kept for slices by column
     if isinstance(data, TextDataset):
         ds = data
     else:
         if "text_columns" not in frame_kwargs or "label_columns" not in frame_kwargs:
             raise DataError("save_upload(frame, ...) needs text_columns= and label_columns=")
         ds = dataset_from_frame(data, name=UPLOAD_PREFIX + name, **frame_kwargs)
+        columns = metadata_table(data, frame_kwargs["text_columns"], frame_kwargs["label_columns"],
+                                 frame_kwargs.get("test_frame"))
     versions = upload_versions(name)
     if versions and not new_version:
         naming.ensure_free(True, name, "dataset", overwrite)
@@ -167,6 +172,8 @@ def save_upload(data, name: str, *, title: str = "", overwrite: bool = False, ne
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
         frame.to_parquet(tmp / "data.parquet", index=False)
+        if columns is not None:
+            columns.to_parquet(tmp / COLUMNS_FILE, index=False)
         (tmp / "spec.json").write_text(json.dumps(spec, indent=1, default=_json_default), "utf-8")
         if target.exists():  # overwrite=True only
             old = target.with_name(f".{name}-old-{os.getpid()}")
@@ -238,6 +245,20 @@ def load_upload(name: str) -> TextDataset:
     return TextDataset(name=ref, labels=list(spec["labels"]), train=splits["train"],
                        validation=splits["validation"], test=splits["test"], multilabel=bool(spec["multilabel"]),
                        language=spec.get("language", "en"), description=spec.get("description", ""), meta=meta)
+
+
+def upload_columns(name: str):
+    """The metadata columns saved with upload `name` ("NAME" or "NAME@v<k>"): a DataFrame with "text" + one
+    column per metadata column, or None when the table had none (or was saved from a TextDataset)."""
+    import pandas as pd
+
+    base, version = split_version(name)
+    versions = upload_versions(base)
+    path = version_dir(base, version or (versions or [1])[-1]) / COLUMNS_FILE
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError):
+        return None
 
 
 def upload_rows() -> list[dict]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cells import as_list, flag, is_missing, label_name
+from .cells import as_list, flag, is_missing, joined_texts, label_name
 from .labels import LabelCoding, code_labels, label_problems
 from .splits import TEST_SIZE, VALIDATION_SIZE
 from .types import DataError
@@ -212,8 +212,7 @@ def _table_rows(report: ValidationReport, df, text_columns: list[str], label_col
                 delimiter: str, what: str) -> TableRows | None:
     """The rows of `df` with a text and a label; rows without are dropped and reported ("info"). None after
     reporting an error that leaves no usable row."""
-    parts = [[("" if is_missing(v) else str(v).strip()) for v in df[c].tolist()] for c in text_columns]
-    texts = [" ".join(p for p in row if p) for row in zip(*parts)]
+    texts = joined_texts(df, text_columns)
     parsed = _raw_labels(report, df, label_columns, fmt, delimiter, what)
     if parsed is None:
         return None

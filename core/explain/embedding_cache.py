@@ -29,15 +29,17 @@ def sample_indices(preds: artifacts.Predictions, cap: int = EMBED_CAP) -> np.nda
     return stratified_sample(len(preds.texts), cap, strata=preds.y_true, seed=0)
 
 
-def cache_path(name: str, idx: np.ndarray) -> Path:
-    key = hashlib.sha256(f"{artifacts.stamp(name)}|{idx.tobytes().hex()}".encode()).hexdigest()[:16]
+def cache_path(name: str, idx: np.ndarray, rows: str = "") -> Path:
+    """rows: which rows `idx` index ("" = the model's test split; an evaluation record's stamp otherwise)."""
+    salt = f"|{rows}" if rows else ""
+    key = hashlib.sha256(f"{artifacts.stamp(name)}|{idx.tobytes().hex()}{salt}".encode()).hexdigest()[:16]
     return config.cache_dir() / "embeddings" / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)[:80]}-{key}.npy"
 
 
-def cached(name: str, idx: np.ndarray) -> np.ndarray | None:
+def cached(name: str, idx: np.ndarray, rows: str = "") -> np.ndarray | None:
     """The stored (m, d) embeddings of these rows, or None."""
     try:
-        emb = np.load(cache_path(name, idx), allow_pickle=False)
+        emb = np.load(cache_path(name, idx, rows), allow_pickle=False)
     except (OSError, ValueError):
         return None
     return emb if len(emb) == len(idx) else None
@@ -51,9 +53,19 @@ def embed_sample(name: str, cap: int = EMBED_CAP, *, embed: EmbedFn | None = Non
     first batch and (done, total) after each, and is never called on a cache hit."""
     preds = preds if preds is not None else artifacts.load_predictions(name)
     idx = sample_indices(preds, cap)
-    hit = cached(name, idx)
+    return idx, embed_rows(name, idx, embed=embed, preds=preds, progress=progress)
+
+
+def embed_rows(name: str, idx: np.ndarray, *, embed: EmbedFn | None = None,
+               preds: artifacts.Predictions | None = None,
+               progress: ProgressCallback = null_progress, rows: str = "") -> np.ndarray:
+    """(m, d) float32 embeddings of rows `idx` (m,) of `preds` (default: `name`'s test split), computed once,
+    then read from disk (the Embeddings page's sample and slice discovery's pool share this cache). rows: names
+    the rows when `preds` are not the test split (an evaluation record's stamp), so caches never mix."""
+    hit = cached(name, idx, rows)
     if hit is not None:
-        return idx, hit
+        return hit
+    preds = preds if preds is not None else artifacts.load_predictions(name)
     if embed is None:
         embed = artifacts.load_model(name).embed
     texts = [preds.texts[i] for i in idx]
@@ -64,9 +76,9 @@ def embed_sample(name: str, cap: int = EMBED_CAP, *, embed: EmbedFn | None = Non
         done = min(s + EMBED_BATCH, len(texts))
         progress(done, len(texts), f"Embedded {done:,} of {len(texts):,} test texts…")
     emb = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-    path = cache_path(name, idx)
+    path = cache_path(name, idx, rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
     np.save(tmp, emb)
     os.replace(tmp, path)  # atomic: a crash never leaves a half-written cache entry
-    return idx, emb
+    return emb

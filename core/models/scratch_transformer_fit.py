@@ -26,8 +26,9 @@ OWN_PARAMS: list[Param] = [
     Param("pooling", "mean", "sentence vector: mean of the tokens or a <cls> token", choices=("mean", "cls")),
     *tokenizer_params(max_length_limit=1024),
 ]
-PARAMS: list[Param] = OWN_PARAMS + loop_params(epochs=4, batch_size=64, lr=1e-3, weight_decay=0.01,
-                                               warmup_ratio=0.1, patience=2)
+PARAMS: list[Param] = OWN_PARAMS + loop_params(epochs=0, evals_per_epoch=0, batch_size=64, lr=1e-3,
+                                               weight_decay=0.01, warmup_ratio=0.1, patience=2,
+                                               max_batch_tokens=16384)  # epochs 0: core.budget plans them
 
 
 def check_params(params: dict) -> dict:
@@ -52,7 +53,7 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
     net_config.update(vocab_size=tok.vocab_size, n_labels=dataset.n_labels, max_positions=tok.max_length)
     net = TransformerNet(**net_config)
     encode = tok.cached(dataset.train.texts + dataset.validation.texts)
-    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, **distill)
+    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, family=KIND, **distill)
     model = ScratchTransformerClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
     info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length, "tokenizer": tok.kind}
     return model, info

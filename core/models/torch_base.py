@@ -28,6 +28,9 @@ from ..tokenization import CLS_ID, ScratchTokenizer, load_tokenizer
 
 Encode = Callable[[list[str]], dict[str, torch.Tensor]]
 
+#: tokens (rows x padded length) per inference forward pass; no gradients are kept, so 8x the training budget
+INFER_MAX_TOKENS = 16384
+
 
 def device() -> torch.device:
     """cuda when available, else cpu."""
@@ -37,9 +40,14 @@ def device() -> torch.device:
 @torch.inference_mode()
 def batched_outputs(fn: Callable[..., torch.Tensor], encode: Encode, texts: Sequence[str], batch_size: int = 64,
                     device: torch.device | str = "cpu",
-                    on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
+                    on_batch: Callable[[int, int], None] | None = None,
+                    max_tokens: int = INFER_MAX_TOKENS) -> np.ndarray:
     """Stack `fn(**encode(batch))` (B, d) over `texts` in batches sorted by length (less padding), returned in
-    the original order as float32 (n, d)."""
+    the original order as float32 (n, d). A batch over `max_tokens` (rows x padded length) runs in pieces
+    (core.models.token_budget), so memory does not grow with text length; autocast follows core.precision."""
+    from ..precision import autocast
+    from .token_budget import take, token_pieces
+
     texts = list(texts)
     order = np.argsort([len(t) for t in texts], kind="stable")
     chunks = []
@@ -47,9 +55,16 @@ def batched_outputs(fn: Callable[..., torch.Tensor], encode: Encode, texts: Sequ
     for b in range(n_batches):
         rows = order[b * batch_size:(b + 1) * batch_size]
         inputs = {k: v.to(device) for k, v in encode([texts[i] for i in rows]).items()}
-        out = fn(**inputs)
-        out = out.logits if hasattr(out, "logits") else out
-        chunks.append(out.float().cpu().numpy())
+        pieces = token_pieces(inputs, max_tokens)
+        outs = np.empty((len(rows), 0), dtype=np.float32)
+        for j, (piece, width) in enumerate(pieces):
+            with autocast():  # bf16 on CPUs that have it (core.precision), else a no-op
+                out = fn(**(inputs if len(pieces) == 1 else take(inputs, piece, width)))
+            out = (out.logits if hasattr(out, "logits") else out).float().cpu().numpy()
+            if j == 0:
+                outs = np.empty((len(rows), out.shape[1]), dtype=np.float32)
+            outs[piece.numpy()] = out
+        chunks.append(outs)
         if on_batch is not None:
             on_batch(b + 1, n_batches)
     if not chunks:

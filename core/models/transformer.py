@@ -218,8 +218,14 @@ class TransformerClassifier(TextClassifier):
 
     @torch.inference_mode()
     def _window_logits(self, w: ch.Windows) -> np.ndarray:
+        from ..precision import autocast
+
         self.net.eval()
-        run = lambda arrays: self.net(**{k: torch.from_numpy(v) for k, v in arrays.items()}).float().numpy()  # noqa: E731
+
+        def run(arrays: dict[str, np.ndarray]) -> np.ndarray:
+            with autocast():  # bf16 on CPUs that have it (core.precision), else a no-op
+                return self.net(**{k: torch.from_numpy(v) for k, v in arrays.items()}).float().numpy()
+
         return ch.window_logits(w, run, len(self.labels), self.max_length, self.tokenizer.pad_token_id or 0)
 
     def chunk_proba(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:

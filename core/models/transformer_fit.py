@@ -60,9 +60,12 @@ def _params() -> list[Param]:
         Param("penalty_strength", 2.0, "how much the pooling logit of a penalised word is lowered", min=0.0,
               max=100.0, advanced=True),
         Param("head_dropout", 0.1, "dropout before the head's linear layer", min=0.0, max=0.9, advanced=True),
-        Param("head_lr", 0.0, "learning rate of the head (0 = same as lr)", min=0.0, max=1.0, advanced=True),
+        Param("head_lr", 0.0, "learning rate of the freshly initialised head (0 = auto: max(lr, 1e-3))", min=0.0,
+              max=1.0, advanced=True),
     ]
-    loop = loop_params(epochs=2, batch_size=32, evals_per_epoch=2, patience=2, eval_batch_size=64)
+    # epochs / evaluations from core.budget; 2,048 word pieces per forward pass (32 x 64) whatever the lengths
+    loop = loop_params(epochs=0, evals_per_epoch=0, batch_size=32, patience=2, eval_batch_size=64,
+                       max_batch_tokens=2048)
     # lr depends on the mode, so 0 means "pick by mode" (AUTO_LR)
     loop = [Param("lr", 0.0, "peak learning rate (0 = auto: 5e-5 full, 1e-2 frozen, 2e-3 LoRA)", min=0.0, max=1.0)
             if p.name == "lr" else p for p in loop]
@@ -186,14 +189,15 @@ def build(dataset: TextDataset, params: dict[str, Any], *, encoder: nn.Module | 
 def train(model: TransformerClassifier, dataset: TextDataset, params: dict[str, Any],
           progress: ProgressCallback | None = None) -> dict:
     """Run the shared loop on `model` (not finalized: LoRA adapters still separate); returns train_info."""
+    from ..budget import head_lr as fresh_head_lr
     from ..trainer import loop_config, train_loop
 
     cfg = loop_config({**params, "lr": params.get("lr") or AUTO_LR[params["mode"]]})
-    head_lr = params.get("head_lr") or cfg.lr
+    head_lr = params.get("head_lr") or fresh_head_lr(cfg.lr)  # a new head learns faster than the encoder
     groups = _param_groups(model, cfg.lr, head_lr, cfg.weight_decay)
     n_total = model.n_parameters()
     n_trainable = int(sum(p.numel() for p in model.net.parameters() if p.requires_grad))
-    history = train_loop(model.net, model.encode, dataset, cfg, progress, param_groups=groups)
+    history = train_loop(model.net, model.encode, dataset, cfg, progress, param_groups=groups, family=KIND)
     return {
         "history": history,
         "backbone": params["backbone"], "mode": params["mode"], "head": params["head"],
