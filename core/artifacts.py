@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as _cfg
-from . import naming
+from . import naming, thresholds
 from .artifact_files import dir_size_mb, library_versions, model_file_sizes, write_json  # noqa: F401 - re-exported
 from .base import TextClassifier
 from .errors import ArtifactError  # noqa: F401 - re-exported: callers import it from here
@@ -131,6 +131,7 @@ def save_artifact(
     compression: dict[str, Any] | None = None,
     extra_files: dict[str, bytes] | None = None,
     overwrite: bool = False,
+    manifest_extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write a complete artifact folder atomically and return its path.
 
@@ -169,6 +170,7 @@ def save_artifact(
             "format_version": _cfg.FORMAT_VERSION,
             "model_files": model_file_sizes(tmp / "model"),
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            **(manifest_extra or {}),
         }
         write_json(tmp / "manifest.json", manifest)
         write_json(tmp / "metrics.json", metrics)
@@ -338,7 +340,8 @@ def load_model(name: str) -> TextClassifier:
     except ValueError as e:
         raise ArtifactError(f"model {name!r}: {e}") from e
     try:
-        return cls.load(info.path / "model")
+        # thresholds.json (per-label multi-label thresholds, core.thresholds) wins over the model's own
+        return thresholds.apply(cls.load(info.path / "model"), info.path)
     except ArtifactError:
         raise
     except Exception as e:  # a truncated / corrupted weight file surfaces as many exception types
@@ -348,7 +351,7 @@ def load_model(name: str) -> TextClassifier:
 def load_predictions(name: str) -> Predictions:
     info = _require_ok(name)
     try:
-        return Predictions.load(info.path / "predictions.npz")
+        return thresholds.apply(Predictions.load(info.path / "predictions.npz"), info.path)
     except Exception as e:
         raise ArtifactError(f"model {name!r}: predictions.npz unreadable ({e})") from e
 

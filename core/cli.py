@@ -137,6 +137,9 @@ def _setup_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-train", type=int, help="train on a seeded sample of this many rows")
     p.add_argument("--job-dir", help=argparse.SUPPRESS)  # used by the Train page's background jobs
     p.add_argument("--show-params", action="store_true", help="list the family's parameters and exit")
+    p.add_argument("--estimate", action="store_true", help="print the pre-flight estimate (steps, seconds, peak "
+                   "memory, measured in a short warm-up) and exit; a normal train prints it first")
+    p.add_argument("--force", action="store_true", help="train even if the estimate exceeds the free memory")
 
 
 @command("train", "train a model and save it as an artifact")(_setup_train)
@@ -156,6 +159,10 @@ def _train(args: argparse.Namespace) -> int:
         raise ParamError("train needs --dataset NAME|PATH")
     # A file is read (and checked) before training starts; a name is loaded by run() as always.
     dataset = dataset_from_args(args) if _uses_file(args) else args.dataset
+    from .preflight import preflight
+
+    if preflight(dataset, args.model, parse_sets(args.set), args.max_train, only=args.estimate, force=args.force):
+        return 0
     path = run_as_job(lambda progress: run(dataset, args.model, parse_sets(args.set), name=args.name,
                                            progress=progress, max_train=args.max_train), args.job_dir)
     if path is None:
@@ -214,7 +221,7 @@ def _delete(args: argparse.Namespace) -> int:
 #: Modules that register subcommands when imported; a module that does not exist yet is skipped.
 PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo",
                              "core.data_cli", "core.scoring_cli", "core.slices.cli", "core.checks.cli", "core.cards.cli",
-                             "core.relabel.cli", "core.pool.cli")
+                             "core.relabel.cli", "core.pool.cli", "core.thresholds_cli")
 
 
 def _load_plugins() -> None:

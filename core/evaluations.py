@@ -125,7 +125,7 @@ def evaluate_model(model_name: str, ds: TextDataset, *, split: str = "test", set
     texts, y_set = _rows_of(ds, split)
     y = align_labels(y_set, ds.labels, ds.multilabel, model.labels, model.multilabel)
     proba = predict_in_chunks(model, texts, progress, message="evaluate")
-    threshold = float(getattr(model, "threshold", 0.5))
+    threshold = getattr(model, "threshold", 0.5)
     metrics = evaluate(y, proba, model.labels, multilabel=model.multilabel, threshold=threshold)
     # the hash of every scored test set (core.scoresets): the own test split of a model of this dataset gives
     # the same fingerprint as the model's manifest, so sets are told apart and matched the same way everywhere

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .thresholds import from_json
+
 
 @dataclass
 class Predictions:
@@ -19,7 +21,7 @@ class Predictions:
     texts: list[str]
     labels: list[str]
     multilabel: bool = False
-    threshold: float = 0.5
+    threshold: float | np.ndarray = 0.5  # multi-label: one cut, or one per label (k,)
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -40,7 +42,7 @@ class Predictions:
             texts=np.array(self.texts, dtype=np.str_),
             labels=np.array(self.labels, dtype=np.str_),
             multilabel=np.array(self.multilabel),
-            threshold=np.array(self.threshold),
+            threshold=np.asarray(self.threshold, dtype=float),
         )
 
     @classmethod
@@ -52,5 +54,5 @@ class Predictions:
                 texts=[str(t) for t in z["texts"]],
                 labels=[str(t) for t in z["labels"]],
                 multilabel=bool(z["multilabel"]),
-                threshold=float(z["threshold"]),
+                threshold=from_json(z["threshold"].tolist()),
             )

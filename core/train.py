@@ -6,6 +6,7 @@ and experiment grids all call. The torch optimisation loop itself lives in `core
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 import time
 from collections.abc import Sequence
@@ -53,7 +54,7 @@ def evaluate_on(
     metrics = evaluate(split.y, proba, labels, multilabel=multilabel, threshold=getattr(model, "threshold", 0.5))
     preds = artifacts.Predictions(
         proba=proba, y_true=np.asarray(split.y), texts=list(split.texts), labels=list(labels), multilabel=multilabel,
-        threshold=float(getattr(model, "threshold", 0.5)),
+        threshold=getattr(model, "threshold", 0.5),
     )
     return metrics, preds
 
@@ -88,11 +89,16 @@ def finish(
     compression: dict[str, Any] | None = None,
     progress: ProgressCallback = null_progress,
     overwrite: bool = False,
+    tune_thresholds: bool = False,
+    manifest_extra: dict[str, Any] | None = None,
 ) -> Path:
     """Evaluate a ready model on the test split, measure latency and save it as artifact `name`.
 
-    Shared by training, compression and ensembles so every artifact has the same metrics.
+    Shared by training, compression and ensembles so every artifact has the same metrics. A multi-label model
+    gets thresholds.json (core.thresholds): per-label thresholds tuned on validation when `tune_thresholds`
+    (training), else its own (inherited by variants) with their validation F1.
     """
+    files = label_thresholds(model, ds, tune_thresholds, progress)
     metrics, preds = evaluate_on(model, ds.test, ds.labels, ds.multilabel, progress)
     sample = next((t for t in ds.test.texts if t.strip()), "example text")
     metrics.update(latency_ms(model, sample))
@@ -100,8 +106,26 @@ def finish(
     progress(1, 1, "save: writing artifact")
     return artifacts.save_artifact(
         model, name, dataset=ds, config=config, metrics=metrics, predictions=preds,
-        parent=parent, compression=compression, overwrite=overwrite,
+        parent=parent, compression=compression, overwrite=overwrite, extra_files=files, manifest_extra=manifest_extra,
     )
+
+
+def label_thresholds(model: TextClassifier, ds: TextDataset, tune: bool,
+                     progress: ProgressCallback = null_progress) -> dict[str, bytes]:
+    """{thresholds.json: bytes} for a multi-label model ({} otherwise); sets model.threshold when `tune`."""
+    from . import thresholds
+
+    if not ds.multilabel:
+        return {}
+    proba = predict_in_chunks(model, ds.validation.texts, progress, message="thresholds: validation")
+    y = np.asarray(ds.validation.y)
+    if tune and len(y):
+        record = thresholds.tune(ds.labels, proba, y)
+        model.threshold = thresholds.values(record, ds.labels)
+    else:
+        record = thresholds.table(ds.labels, thresholds.per_label(getattr(model, "threshold", 0.5), len(ds.labels)),
+                                  proba, y, source="model")
+    return {thresholds.FILE: json.dumps(record, indent=1, ensure_ascii=False).encode()}
 
 
 def run(
@@ -144,11 +168,15 @@ def run(
         "train_info": train_info,
     }
     config = {**resolved, "max_train": max_train}
+    # what init_embeddings=auto chose (language, source, coverage): recorded in the manifest, shown on Train
+    manifest_extra = {"embedding_init": train_info["embedding_init"]} if "embedding_init" in train_info else None
     try:
-        return finish(model, ds, name, config=config, extra_metrics=extra, progress=progress)
+        return finish(model, ds, name, config=config, extra_metrics=extra, progress=progress, tune_thresholds=True,
+                      manifest_extra=manifest_extra)
     except artifacts.ArtifactError:
         if not auto_named or not artifacts.artifact_dir(name).exists():
             raise
         # Another job took the same default name meanwhile (e.g. a double-clicked Train button): keep this
         # model under the next free name rather than lose it.
-        return finish(model, ds, artifacts.unique_name(name), config=config, extra_metrics=extra, progress=progress)
+        return finish(model, ds, artifacts.unique_name(name), config=config, extra_metrics=extra, progress=progress,
+                      tune_thresholds=True, manifest_extra=manifest_extra)

@@ -170,3 +170,15 @@ def test_worst_slices_appear_once_the_slice_table_exists(lab):
     assert "## Worst slices" in card
     section = card.split("## Worst slices", 1)[1].split("\n## ", 1)[0]
     assert "| slice | description | n | accuracy |" in section and section.count("\n| ") >= 2  # header + rows
+
+
+def test_behavioural_test_results_appear_once_recorded(lab):
+    from core.cards import lab_report_html, model_card
+    from core.cli import main
+
+    assert "## Behavioural tests" not in model_card("cards-tfidf")
+    assert main(["check", "cards-tfidf"]) == 0  # generates the default suite and writes a record
+    card = model_card("cards-tfidf")
+    section = card.split("## Behavioural tests", 1)[1].split("\n## ", 1)[0]
+    assert "| test | type | what | cases |" in section and "INV" in section
+    assert "<h2>Behavioural tests</h2>" in lab_report_html("cards-tfidf", n_explained=0)

@@ -118,7 +118,9 @@ class Zoo:
 
             fam = family(kind)
             model = fam.fit(ds, resolve(fam.PARAMS, FAMILY_PARAMS[kind]))[0]
-        finish(model, ds, case, config={})  # an artifact: the compression cases and the ensemble start from it
+        # an artifact: the compression cases and the ensemble start from it (multi-label: thresholds tuned on
+        # validation, which the variants must inherit)
+        finish(model, ds, case, config={}, tune_thresholds=True)
         return model
 
 
@@ -167,6 +169,7 @@ def check_save_load(model: TextClassifier, k: int, folder: Path) -> None:
     assert type(loaded) is type(model) and loaded.labels == model.labels and loaded.multilabel == model.multilabel
     assert loaded.capabilities == model.capabilities
     np.testing.assert_array_equal(loaded.predict_proba(TEXTS), model.predict_proba(TEXTS))
+    np.testing.assert_array_equal(np.asarray(loaded.threshold), np.asarray(model.threshold))  # per-label cuts kept
 
 
 def _embed(model: TextClassifier, k: int) -> None:
@@ -336,3 +339,18 @@ def test_inference_modules_never_import_training_code(path):
     bad = {m for m in _imports(path) if m.split(".")[0] in ("accelerate", "peft") or m.endswith("_fit")
            or m == "core.train" or m.startswith(("core.trainer", "core.train."))}
     assert not bad, f"{path.name} imports training code: {sorted(bad)}"
+
+
+
+@pytest.mark.parametrize("case", [c for c in COMPRESSED if c.endswith("-multilabel")])
+def test_multilabel_variants_inherit_tuned_thresholds(zoo, case):
+    """int8 / ONNX variants keep the teacher's per-label thresholds (tuned on validation); the ensemble of the
+    teacher and the TF-IDF model averages its members' thresholds label by label."""
+    from core import artifacts
+
+    members = ["transformer-multilabel", *COMPRESSED[case][1].get("members", [])]
+    for m in members:
+        zoo[m]  # saved as an artifact on first use
+    cuts = [np.asarray(artifacts.load_model(m).threshold) for m in members]
+    assert all(c.shape == (4,) for c in cuts) and not np.allclose(cuts[0], 0.5)
+    np.testing.assert_allclose(np.asarray(zoo[case].threshold), np.mean(cuts, axis=0))

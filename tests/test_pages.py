@@ -441,3 +441,45 @@ if __name__ == "__main__":
         print(f"{'page':10s} {'cold s':>8s} {'warm s':>8s}")
         for name, cold, warm in render_times(Path(tmp)):
             print(f"{name:10s} {cold:8.2f} {warm:8.2f}")
+
+
+def test_thresholds_table_on_errors_and_predict_follows_saved_edits(trained):
+    """A multi-label model's per-label thresholds (tuned on validation) are listed with their validation F1 on
+    Errors and Predict; thresholds saved from the command line show up on the next render."""
+    from core import thresholds
+
+    record = thresholds.for_model("toxic-tfidf")
+    label = next(iter(record["labels"]))
+    at = page("errors").run()
+    at.selectbox(key="errors-model").select("toxic-tfidf").run()
+    assert not at.exception
+    assert "Validation macro F1" in texts_of(at)
+    table = next(d.value for d in at.dataframe if "threshold" in d.value.columns)
+    assert list(table["label"]) == list(record["labels"]) and {"val_f1", "f1_at_0.5"} <= set(table.columns)
+    old = record["labels"][label]["threshold"]
+    try:
+        thresholds.save_edits("toxic-tfidf", {label: 0.77})
+        for name, key in (("errors", "errors-model"), ("predict", "predict-model")):
+            at = page(name).run()
+            at.selectbox(key=key).select("toxic-tfidf").run()
+            if name == "predict":
+                at.text_area(key="predict-text").input("you are a stupid idiot").run()
+            assert not at.exception
+            table = next(d.value for d in at.dataframe if "threshold" in d.value.columns)
+            assert table.loc[table["label"] == label, "threshold"].item() == 0.77
+    finally:
+        thresholds.save_edits("toxic-tfidf", {label: old})
+
+
+def test_train_page_shows_embedding_start_and_estimate(trained):
+    at = page("train").run()
+    at.selectbox(key="train-dataset").select("sms_spam").run()
+    at.selectbox(key="train-kind").select("rnn").run()
+    assert not at.exception
+    assert "Embedding start: auto → English, MiniLM word pieces" in texts_of(at)
+    at.number_input[-1].set_value(200)  # max training rows: a quick warm-up
+    at.button(key="FormSubmitter:train-form-Estimate").click().run(timeout=300)
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert {"Optimisation steps", "Time per step", "Training time", "Peak memory"} <= set(labels)
+    assert "warm-up" in texts_of(at)

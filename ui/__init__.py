@@ -107,6 +107,7 @@ from .pickers import (
     require_selected,
     select_model,
 )
+from .preflight import embedding_start, estimate_panel
 from .scoring import SHIFT_COLUMNS, compare_on, evaluated_on, evaluations_of, parquet_bytes, score_table, show_shift
 from .slices import (
     discover_slices,
@@ -116,6 +117,7 @@ from .slices import (
     slice_rows,
     slice_table,
 )
+from .thresholds import threshold_editor
 
 __all__ = [
     "plots", "xplots", "render", "MAX_TEXT_CHARS", "clean_text", "csv_bytes", "csv_cell", "csv_safe", "fmt",
@@ -136,5 +138,6 @@ __all__ = [
     "pick_other_model", "require_selected", "select_model", "dataset_marks",
     "PAGE_SCORE", "SHIFT_COLUMNS", "compare_on", "evaluated_on", "evaluations_of", "parquet_bytes", "score_table",
     "show_shift", "run_checks",
+    "embedding_start", "estimate_panel", "threshold_editor",
     "discover_slices", "refresh_slices", "slice_against", "slice_columns", "slice_rows", "slice_table",
 ]

@@ -1,4 +1,6 @@
 """Errors: where a model goes wrong on the test split, from its stored predictions (no inference is re-run)."""
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -31,6 +33,10 @@ name, preds = ui.model_and_predictions("errors-model", "This model's test split 
 evaluation, preds, metrics = ui.evaluated_on(name, preds, "errors-evaluated-on")
 labels = list(preds.labels)
 k = len(labels)
+if preds.multilabel:  # per-label thresholds: edits change this page's predicted label sets at once
+    edited_thresholds = ui.threshold_editor(name, "errors-thresholds")
+    if edited_thresholds is not None:
+        preds = dataclasses.replace(preds, threshold=edited_thresholds)
 
 
 def per_class_table() -> pd.DataFrame:

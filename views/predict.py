@@ -65,7 +65,9 @@ def probabilities_panel(name: str, proba: np.ndarray) -> None:
     labels, multilabel = labels_of(name)
     threshold = None
     if multilabel:
-        threshold = np.asarray(getattr(ui.load_model(name), "threshold", 0.5), dtype=float)
+        edited = ui.threshold_editor(name, f"predict-thresholds-{name}")  # per-label, editable for this view
+        threshold = np.asarray(getattr(ui.load_model(name), "threshold", 0.5) if edited is None else edited,
+                               dtype=float)
         chosen = [labels[j] for j in np.flatnonzero(proba >= threshold)]
         # labels come from the user's dataset: escaped, so "<b>x</b>*" shows as typed
         st.markdown("**Predicted labels:** " + (", ".join(f"**{ui.md_escape(c)}**" for c in chosen) if chosen

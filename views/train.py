@@ -35,7 +35,20 @@ with st.form("train-form", border=True):
                                 help="Train on a seeded random sample of the training split to go faster.")
     run_name = c2.text_input("Run name (optional)", help="Letters, digits, '.', '_' and '-'; "
                              "a name with the dataset, family and time is chosen if empty.")
-    submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
+    b1, b2 = st.columns([1, 5])
+    submitted = b1.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
+    estimate = b2.form_submit_button("Estimate", icon=":material/timer:",
+                                     help="Steps, time and peak memory of this run, measured in a few real "
+                                          "training steps (nothing is saved)")
+
+if "init_embeddings" in values:  # what the pretrained start means for this dataset (auto: by its language)
+    with ui.guard("Could not detect the dataset's language"):
+        st.caption(f"Embedding start: {ui.embedding_start(dataset, str(values['init_embeddings']))}")
+
+if estimate:
+    with ui.guard("Check the settings"):
+        resolved = resolve_for(kind, params, values)
+        ui.estimate_panel(dataset, kind, changed_settings(params, resolved), int(max_train) or None)
 
 if submitted:
     with ui.guard("Check the settings"):
@@ -50,3 +63,10 @@ st.subheader("Training jobs")
 st.caption("Running jobs update every second; finished ones link to the new model.")
 if not ui.job_monitor(key="train-jobs", recent=5):
     st.caption("No training running.")
+
+started = [i for i in ui.artifact_infos(dataset) if i.manifest.get("embedding_init")][:5]
+if started:
+    st.subheader("Embedding start of recent models")
+    st.dataframe([{"model": i.name, "embedding start": i.manifest["embedding_init"].get("description"),
+                   "vocabulary covered": i.manifest["embedding_init"].get("coverage")} for i in started],
+                 hide_index=True)

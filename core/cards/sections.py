@@ -117,6 +117,25 @@ def _worst_slices(f: Facts) -> Part | None:
     return Part(f"{md.text(note)}\n\n{md.table(shown)}", [note, shown])
 
 
+def _behaviour(f: Facts) -> Part | None:
+    """Failure rates of the model's newest behavioural-test record (core.checks), with a few failing examples
+    in the report. Read only: `python -m core check MODEL` or the Behavioural tests page writes the record."""
+    from ..checks.store import load_record
+    from ..checks.tables import examples, summary
+
+    try:
+        record = load_record(f.name)
+    except Exception:  # noqa: BLE001 - an unreadable record leaves the section out
+        return None
+    if not record:
+        return None
+    table = summary(record)
+    note = (f"{len(table)} tests of the suite (INV: the prediction must not change; DIR: it must move the "
+            f"expected way; MFT: templates with expected labels). Re-run: python -m core check {f.name}")
+    failing = examples(record).head(10)
+    return Part(f"{md.text(note)}\n\n{md.table(table)}", [note, table] + ([failing] if len(failing) else []))
+
+
 def limitations(f: Facts) -> list[str]:
     """Plain-language limitations drawn from the records (weak classes, calibration, test size, language)."""
     out: list[str] = []
@@ -159,6 +178,7 @@ SECTIONS: list[Section] = [
     Section("training", "Training settings", _training),
     Section("per_class", "Metrics per class", _per_class),
     Section("worst_slices", "Worst slices", _worst_slices),
+    Section("behaviour", "Behavioural tests", _behaviour),
     Section("lineage", "Compression lineage", _lineage),
     Section("limitations", "Limitations", _limitations),
     Section("how_to_use", "How to use", _how_to_use, report=False),

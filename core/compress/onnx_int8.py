@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import thresholds
 from ..base import TextClassifier
 from ..errors import ParamError
 from ..progress import ProgressCallback
@@ -52,7 +53,7 @@ class OnnxClassifier(TextClassifier):
         self.meta = dict(meta)
         self.labels = list(meta["labels"])
         self.multilabel = bool(meta["multilabel"])
-        self.threshold = float(meta.get("threshold", 0.5))
+        self.threshold = thresholds.from_json(meta.get("threshold"))
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads or torch.get_num_threads())  # follow the process's torch setting
         opts.inter_op_num_threads = 1
@@ -190,7 +191,8 @@ def build_onnx(base: Any, progress: ProgressCallback, recipe: dict[str, Any] | N
     try:
         info = export_int8(base, tmp)
         progress(1, 2, "int8 (ONNX Runtime): quantizing")
-        meta = {"labels": list(base.labels), "multilabel": base.multilabel, "threshold": base.threshold,
+        meta = {"labels": list(base.labels), "multilabel": base.multilabel,
+                "threshold": thresholds.as_json(base.threshold),
                 "n_parameters": base.n_parameters(), "base_kind": base.kind, "runtime": "onnxruntime",
                 "quantization": "onnxruntime dynamic int8, per-channel weights"}
         if base.kind == "transformer":

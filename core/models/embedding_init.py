@@ -7,6 +7,8 @@ start near related words instead of at random).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 
 from ..tokenization import PREFIX, SPECIALS, ScratchTokenizer
@@ -46,3 +48,52 @@ def pretrained_embeddings(tok: ScratchTokenizer, backbone: str) -> tuple[torch.T
         out[covered] = out[covered] / out[covered].std().clamp_min(1e-8)
     out[0] = 0.0  # padding row
     return out, float(covered.float().mean())
+
+
+def _minilm(tok: ScratchTokenizer) -> tuple[torch.Tensor, float]:
+    return pretrained_embeddings(tok, "minilm-l6")
+
+
+def _navec(tok: ScratchTokenizer) -> tuple[torch.Tensor, float]:
+    from .embedding_navec import navec_embeddings
+
+    return navec_embeddings(tok)
+
+
+#: init_embeddings choice -> (description shown to users, builder(tok) -> (matrix, coverage))
+SOURCES: dict[str, tuple[str, Callable[[ScratchTokenizer], tuple[torch.Tensor, float]]]] = {
+    "minilm-l6": ("MiniLM word pieces", _minilm),
+    "navec": ("navec Russian word vectors", _navec),
+}
+#: what `auto` picks per detected language (core.language); any other language -> no pretrained start
+AUTO: dict[str | None, str] = {"en": "minilm-l6", "ru": "navec"}
+CHOICES = ("auto", "none", *SOURCES)
+
+
+def auto_source(texts: Sequence[str]) -> tuple[str, dict]:
+    """The source `auto` picks for these training texts ("none" if no supported language) and the detection."""
+    from ..language import detect_language
+
+    det = detect_language(texts)
+    return AUTO.get(det.language, "none"), det.as_dict()
+
+
+def describe(choice: str, source: str, language: str | None) -> str:
+    """One line for pages: "auto → English, MiniLM word pieces", "navec Russian word vectors", "none"."""
+    from ..language import NAMES
+
+    what = SOURCES[source][0] if source in SOURCES else "random start"
+    return f"auto → {NAMES.get(language, language)}, {what}" if choice == "auto" else what
+
+
+def initial_embeddings(choice: str, tok: ScratchTokenizer, texts: Sequence[str]) -> tuple[torch.Tensor | None, dict]:
+    """Resolve `choice` (CHOICES) for a tokenizer built on `texts`: the (vocab, d) matrix (None for none) and the
+    record stored in the manifest: {choice, source, language, detection, coverage, dim, description}."""
+    source, det = auto_source(texts) if choice == "auto" else (choice, None)
+    record = {"choice": choice, "source": source, "language": det["language"] if det else None, "detection": det}
+    matrix = None
+    if source in SOURCES:
+        matrix, coverage = SOURCES[source][1](tok)
+        record.update(coverage=round(coverage, 4), dim=int(matrix.shape[1]))
+    record["description"] = describe(choice, source, record["language"])
+    return matrix, record

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import thresholds
 from ..base import TextClassifier
 from ..errors import ParamError
 from . import training_attributes
@@ -51,7 +52,7 @@ class EnsembleClassifier(TextClassifier):
         self.weights = (w / w.sum()).tolist()
         self.labels = list(labels)
         self.multilabel = bool(multilabel)
-        self.threshold = float(threshold)
+        self.threshold = thresholds.from_json(threshold)
         self.tuning = dict(tuning or {})
 
     @property
@@ -93,7 +94,7 @@ class EnsembleClassifier(TextClassifier):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         meta = {"format": 1, "kind": KIND, "members": self.member_names, "weights": self.weights,
-                "labels": self.labels, "multilabel": self.multilabel, "threshold": self.threshold,
+                "labels": self.labels, "multilabel": self.multilabel, "threshold": thresholds.as_json(self.threshold),
                 "tuning": self.tuning}
         (directory / "ensemble.json").write_text(json.dumps(meta, indent=2, default=float))
 
@@ -108,7 +109,7 @@ class EnsembleClassifier(TextClassifier):
                 raise ArtifactError(f"ensemble member {name!r} no longer exists (deleted?)")
             members[name] = load_model(name)
         return cls(members, meta["weights"], meta["labels"], meta["multilabel"], meta.get("tuning"),
-                   meta.get("threshold", 0.5))
+                   thresholds.from_json(meta.get("threshold")))
 
 
 CLASSIFIER = EnsembleClassifier

@@ -109,7 +109,9 @@ def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback
         probas.append(predict_in_chunks(model, val.texts, message=f"ensemble: scoring {name} on validation"))
         progress(i + 1, len(members), f"ensemble: scored {name}")
     probas_arr = np.stack(probas) if len(val) else np.zeros((len(members), 0, len(dataset.labels)), np.float32)
-    threshold = float(np.mean([getattr(m, "threshold", 0.5) for m in members.values()]))
+    # members' thresholds (scalars or per-label vectors) averaged label by label
+    threshold = np.mean(np.broadcast_arrays(*[np.asarray(getattr(m, "threshold", 0.5), dtype=float)
+                                              for m in members.values()]), axis=0)
     w, report = tune_weights(probas_arr, np.asarray(val.y), dataset.multilabel, params.get("objective", "log_loss"),
                              threshold)
     report["weights"] = dict(zip(names, w.tolist()))

@@ -11,7 +11,8 @@ from ..params import Param
 from ..progress import ProgressCallback
 from ..tokenization import build_tokenizer
 from ..trainer import loop_config, loop_params, seed_everything, train_loop
-from .embedding_init import pretrained_embeddings
+from .embedding_init import CHOICES as EMBEDDING_CHOICES
+from .embedding_init import initial_embeddings
 from .rnn import AGGREGATIONS, CELLS, CLASSIFIER, DESCRIPTION, KIND, TITLE, RNNClassifier, RNNNet
 from .torch_base import tokenizer_params
 
@@ -24,8 +25,9 @@ OWN_PARAMS: list[Param] = [
     Param("aggregation", "attention", "how per-token states become one vector (concat = max + mean + last)",
           choices=AGGREGATIONS),
     Param("embed_dim", 128, "word embedding size", min=8, max=1024),
-    Param("init_embeddings", "none", "start the embeddings from a pretrained encoder's input embeddings "
-          "(sets embed_dim to its size, 384 for minilm-l6; works offline)", choices=("none", "minilm-l6")),
+    Param("init_embeddings", "auto", "start the embeddings from pretrained vectors: auto = by the training texts' "
+          "language (English -> minilm-l6 word pieces, Russian -> navec word vectors, else none); sets embed_dim "
+          "to their size (384 / 300); works offline", choices=EMBEDDING_CHOICES),
     Param("hidden_dim", 128, "recurrent state size (per direction)", min=8, max=2048),
     Param("dropout", 0.3, "dropout on embeddings, between layers and in the head", min=0.0, max=0.9),
     *tokenizer_params(max_length_limit=2048),
@@ -50,9 +52,8 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
     net_config = {k: params[k] for k in ("cell", "num_layers", "bidirectional", "aggregation", "embed_dim",
                                          "hidden_dim", "dropout")}
     net_config.update(vocab_size=tok.vocab_size, n_labels=dataset.n_labels)
-    init, covered = None, None
-    if params.get("init_embeddings", "none") != "none":
-        init, covered = pretrained_embeddings(tok, params["init_embeddings"])
+    init, init_record = initial_embeddings(params.get("init_embeddings", "none"), tok, dataset.train.texts)
+    if init is not None:
         net_config["embed_dim"] = int(init.shape[1])
     net = RNNNet(**net_config)
     if init is not None:
@@ -63,7 +64,8 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
     model = RNNClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
     info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length,
             "tokenizer": tok.kind}
-    if covered is not None:
-        info["init_embeddings_coverage"] = round(covered, 4)
+    info["embedding_init"] = init_record
+    if "coverage" in init_record:
+        info["init_embeddings_coverage"] = init_record["coverage"]
     return model, info
 

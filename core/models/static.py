@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import thresholds
 from ..base import TextClassifier
 from . import read_config
 
@@ -76,7 +77,7 @@ class StaticClassifier(TextClassifier):
         self.meta = dict(meta)
         self.labels = list(meta["labels"])
         self.multilabel = bool(meta["multilabel"])
-        self.threshold = float(meta.get("threshold", 0.5))
+        self.threshold = thresholds.from_json(meta.get("threshold"))
         self.max_tokens = int(meta.get("max_tokens", 512))
 
     @property

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import thresholds
 from ..errors import ParamError
 from ..params import Param
 from ..progress import ProgressCallback, null_progress
@@ -207,7 +208,7 @@ def build(teacher: Any, fresh: Any, texts: list[str], y: np.ndarray, soft: np.nd
     progress(0, 1, "static: PCA")
     table = reduce(vectors, special, int(p["dims"]), int(p["seed"]))
     meta = {"labels": list(teacher.labels), "multilabel": bool(teacher.multilabel),
-            "threshold": float(getattr(teacher, "threshold", 0.5)), "max_tokens": int(p["max_tokens"]),
+            "threshold": thresholds.as_json(getattr(teacher, "threshold", 0.5)), "max_tokens": int(p["max_tokens"]),
             "storage": p["storage"], "pooling": p["pooling"], "weighting": p["weighting"], "encoder": p["encoder"],
             "backbone": fresh.config.get("backbone")}
     tokenizer_json = fresh.tokenizer.backend_tokenizer.to_str()

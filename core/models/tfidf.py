@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from .. import thresholds
 from ..base import WORD_PATTERN, TextClassifier, simple_tokenize
 from ..errors import ArtifactError
 from . import training_attributes
@@ -275,7 +276,7 @@ class TfidfClassifier(TextClassifier):
         np.savez(directory / "linear.npz", coef=self.coef_, intercept=self.intercept_, classes=self.classes_,
                  constant=self.constant_, allow_pickle=False)
         config = {"format": FORMAT, "format_version": FORMAT_VERSION, "labels": self.labels,
-                  "multilabel": self.multilabel, "ovr": self.ovr, "threshold": self.threshold, "vectorizers": vec_meta,
+                  "multilabel": self.multilabel, "ovr": self.ovr, "threshold": thresholds.as_json(self.threshold), "vectorizers": vec_meta,
                   "n_features": self.n_features, "params": _jsonable(self.config)}
         (directory / "config.json").write_text(json.dumps(config, indent=1, ensure_ascii=False), encoding="utf-8")
 
@@ -322,7 +323,7 @@ class TfidfClassifier(TextClassifier):
             raise TfidfFormatError("vocabulary sizes do not add up to n_features in config.json")
         return cls(config["labels"], bool(config["multilabel"]), vectorizers, arrays["coef"], arrays["intercept"],
                    arrays["classes"], arrays["constant"], config=config.get("params", {}),
-                   threshold=config.get("threshold", 0.5), ovr=bool(config.get("ovr", False)))
+                   threshold=thresholds.from_json(config.get("threshold")), ovr=bool(config.get("ovr", False)))
 
 
 def _check_vocabulary(name: str, vocab: Any, idf: np.ndarray, n: int) -> None:

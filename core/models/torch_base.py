@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from .. import thresholds
 from ..base import GradientTarget, TextClassifier
 from ..errors import ArtifactError
 from ..params import Param
@@ -210,7 +211,7 @@ class TorchTextClassifier(TextClassifier):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         config = {"kind": self.kind, "labels": self.labels, "multilabel": self.multilabel,
-                  "threshold": self.threshold, "net": self.net_config, "extra": self.extra}
+                  "threshold": thresholds.as_json(self.threshold), "net": self.net_config, "extra": self.extra}
         (directory / "config.json").write_text(json.dumps(config, indent=1, ensure_ascii=False))
         save_weights(self.net, directory / "model.safetensors")
         self.tokenizer.save(directory / "tokenizer")
@@ -225,5 +226,5 @@ class TorchTextClassifier(TextClassifier):
         load_weights(net, directory / "model.safetensors")
         model = cls(net, load_tokenizer(directory / "tokenizer"), config["labels"], config["multilabel"],
                     config["net"], config.get("extra"))
-        model.threshold = float(config.get("threshold", 0.5))
+        model.threshold = thresholds.from_json(config.get("threshold"))
         return model

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import thresholds
 from ..base import WORD_PATTERN, Attention, GradientTarget, TextClassifier
 from ..errors import CapabilityError, ParamError
 from . import chunking as ch
@@ -133,7 +134,7 @@ class TransformerClassifier(TextClassifier):
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.multilabel = bool(multilabel)
-        self.threshold = float(threshold)
+        self.threshold = thresholds.from_json(threshold)
         self.config = dict(config)  # backbone, head, head_options, mode, max_length, penalised_words, chunking, ...
         self.adapter_files: dict[str, bytes] = {}
         self._penalised = {w.lower() for w in self.config.get("penalised_words") or []}
@@ -354,7 +355,7 @@ class TransformerClassifier(TextClassifier):
             for name, data in self.adapter_files.items():
                 (directory / "adapter" / name).write_bytes(data)
         meta = {"format": FORMAT, "kind": KIND, "labels": self.labels, "multilabel": self.multilabel,
-                "threshold": self.threshold, **self.config}
+                "threshold": thresholds.as_json(self.threshold), **self.config}
         (directory / "classifier.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -375,7 +376,7 @@ class TransformerClassifier(TextClassifier):
                                        "lora", "chunking", "stride") if k in meta}
         config.setdefault("chunking", ch.LEGACY_CHUNKING)  # saved before chunking: read as trained
         clf = cls(EncoderClassifier(encoder, head), tokenizer, meta["labels"], meta["multilabel"], config,
-                  threshold=meta.get("threshold", 0.5))
+                  threshold=thresholds.from_json(meta.get("threshold")))
         adapter = directory / "adapter"
         if adapter.is_dir():
             clf.adapter_files = {p.name: p.read_bytes() for p in adapter.iterdir() if p.is_file()}

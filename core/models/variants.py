@@ -68,7 +68,7 @@ class CompressedClassifier(TextClassifier):
         self.recipe = {**DEFAULT_RECIPE, **(recipe or {})}
         self.labels = list(base.labels)
         self.multilabel = bool(base.multilabel)
-        self.threshold = float(getattr(base, "threshold", 0.5))
+        self.threshold = getattr(base, "threshold", 0.5)
         self._n_params = base.n_parameters()
         self._applied = False
         self.apply()

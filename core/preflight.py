@@ -1,0 +1,274 @@
+"""Pre-flight estimate of a torch training run: optimisation steps, seconds, peak memory — measured, not guessed.
+
+`estimate(dataset, kind, params)` runs the family's real `fit` on the real data (tokenizer, pretrained start,
+model, optimizer, loader: everything the run builds) and stops it after `WARMUP` optimisation steps on real
+batches; the model is then discarded. It reads only the loop's public contract:
+  * steps     the `total` the loop reports to its progress callback (the trainer's own budget rule);
+  * time      seconds per step = median of the warm-up steps after the first (which pays for lazy allocations),
+              plus validation (forward passes of the validation split at every evaluation, ~1/3 of a training
+              step per text) -> total seconds of the training loop (an upper bound when early stopping fires);
+  * memory    the process's peak RSS during the warm-up (sampled every 5 ms), plus the activations of the
+              largest batch the run will see: bytes per token = the steps' RSS growth over their padded tokens
+              (input ids seen by the embedding layers), times the tokens of the largest batch
+              (batch_size x min(max_length, longest text in characters x tokens per character)).
+`check_memory` refuses (ParamError with the numbers) when the run needs more than the machine's free memory.
+Families without an optimisation loop (TF-IDF, ensembles) have no estimate (ParamError).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import psutil
+
+from .errors import ParamError
+from .memory import MB
+from .progress import Cancelled
+
+WARMUP = 6          # optimisation steps run (the first is discarded from the time per step)
+EVAL_COST = 1 / 3   # a forward pass of one text costs about a third of a training step's forward + backward
+
+
+@dataclass
+class Estimate:
+    """Numbers of one pre-flight estimate (seconds, MB of 10^6 bytes)."""
+
+    kind: str
+    steps: int
+    seconds_per_step: float
+    train_seconds: float
+    eval_seconds: float
+    total_seconds: float
+    peak_memory_mb: float
+    start_memory_mb: float
+    free_memory_mb: float
+    warmup_steps: int
+    largest_batch_tokens: int
+    warmup_seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def needed_mb(self) -> float:
+        """Memory the run adds to this process (MB)."""
+        return max(0.0, self.peak_memory_mb - self.start_memory_mb)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "needed_mb": round(self.needed_mb, 1)}
+
+    def lines(self) -> list[str]:
+        return [f"estimate ({self.kind}): {self.steps:,} optimisation steps x {self.seconds_per_step:.3f} s "
+                f"+ validation {self.eval_seconds:.0f} s = about {_duration(self.total_seconds)}",
+                f"  peak memory about {self.peak_memory_mb:,.0f} MB (largest batch {self.largest_batch_tokens:,} "
+                f"tokens); free now {self.free_memory_mb:,.0f} MB; measured in a {self.warmup_steps}-step warm-up "
+                f"({self.warmup_seconds:.1f} s)"]
+
+
+def _duration(s: float) -> str:
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+class _Probe:
+    """Progress callback + global embedding hook: step times, per-step RSS peaks and padded tokens; raises
+    `Done` after `warmup` steps (or when the run has fewer)."""
+
+    class Done(Cancelled):
+        pass
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup, self.total, self.step = warmup, 0, 0
+        self.times: list[float] = []
+        self.tokens: list[int] = []      # padded tokens (B x T) of each step's largest embedding input
+        self.nonpad: list[int] = []      # real tokens of the same input
+        self.rows: list[int] = []
+        self.peaks: list[float] = []     # peak RSS (MB) during each step
+        self.starts: list[float] = []    # RSS (MB) when each step began
+        self._proc = psutil.Process()
+        self._cur = (0, 0, 0)
+        self._peak = 0.0
+        self._t = 0.0
+        self._stop = threading.Event()
+
+    def _rss(self) -> float:
+        return self._proc.memory_info().rss / MB
+
+    def sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self._peak = max(self._peak, self._rss())
+
+    def hook(self, module: Any, args: tuple) -> None:
+        import torch
+
+        if not isinstance(module, torch.nn.Embedding) or not args or not torch.is_tensor(args[0]):
+            return
+        ids = args[0]
+        if ids.ndim != 2 or not torch.is_grad_enabled():
+            return
+        if not self._t:  # the first batch of the run starts now: everything before it is set-up
+            self._begin()
+        if ids.numel() > self._cur[0] or int((ids != 0).sum()) > self._cur[1]:
+            self._cur = (max(ids.numel(), self._cur[0]), max(int((ids != 0).sum()), self._cur[1]), ids.shape[0])
+
+    def _begin(self) -> None:
+        self._t = time.perf_counter()
+        self.starts.append(self._rss())
+        self._peak = self.starts[-1]
+
+    def __call__(self, done: float, total: float, message: str = "", extra: dict | None = None) -> None:
+        if not message.startswith("train:") or int(done) <= self.step or "validating" in message:
+            return
+        self.step, self.total = int(done), int(total)
+        self.times.append(time.perf_counter() - self._t)
+        self.peaks.append(max(self._peak, self._rss()))
+        self.tokens.append(self._cur[0])
+        self.nonpad.append(self._cur[1])
+        self.rows.append(self._cur[2])
+        self._cur = (0, 0, 0)
+        if self.step >= min(self.warmup, self.total):
+            raise self.Done()
+        self._begin()
+
+
+def _loop_settings(fam: Any, resolved: dict[str, Any]) -> None:
+    if "batch_size" not in resolved or "epochs" not in resolved:
+        raise ParamError(f"{getattr(fam, 'KIND', 'this family')} has no optimisation loop: no pre-flight estimate "
+                         "(it trains in one pass)")
+
+
+def estimate(dataset: Any, kind: str, params: dict[str, Any] | None = None, max_train: int | None = None,
+             warmup: int = WARMUP) -> Estimate:
+    """Measure a `warmup`-step start of training family `kind` on `dataset` (a name, a path-resolved
+    TextDataset) with `params`; see the module docstring for what each number means."""
+    import torch
+
+    from .data import TextDataset, apply_max_train, load_dataset
+    from .models import family
+    from .params import resolve
+
+    fam = family(kind)
+    resolved = resolve(fam.PARAMS, params)
+    _loop_settings(fam, resolved)
+    if hasattr(fam, "check_params"):
+        fam.check_params(dict(resolved))
+    ds = apply_max_train(dataset, max_train) if isinstance(dataset, TextDataset) else \
+        load_dataset(dataset, max_train=max_train)
+    start_mb = psutil.Process().memory_info().rss / MB
+    probe = _Probe(warmup)
+    sampler = threading.Thread(target=probe.sample, daemon=True)
+    sampler.start()
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(probe.hook)
+    t0 = time.perf_counter()
+    try:
+        fam.fit(ds, dict(resolved), probe)
+    except _Probe.Done:
+        pass
+    finally:
+        handle.remove()
+        probe._stop.set()
+        sampler.join()
+    warm_s = time.perf_counter() - t0
+    if not probe.times:
+        raise ParamError(f"{kind}: the warm-up ran no optimisation step (empty training split?)")
+    return _extrapolate(kind, ds, resolved, probe, start_mb, warm_s)
+
+
+def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, start_mb: float,
+                 warm_s: float) -> Estimate:
+    """Turn the warm-up measurements into the run's steps, seconds and peak memory (module docstring)."""
+    times = probe.times[1:] or probe.times
+    per_step = float(np.median(times))
+    from .budget import plan_budget
+
+    bs = int(params["batch_size"])
+    # epochs / evaluations as the loop plans them (0 = core.budget's rule; the steps come from the loop itself)
+    plan = plan_budget(len(ds.train), ds.n_labels, bs, kind, int(params["epochs"]),
+                       int(params.get("evals_per_epoch", 0)))
+    epochs, evals_per_epoch = plan.epochs, plan.evals_per_epoch
+    steps = probe.total
+    steps_per_epoch = max(1, -(-steps // epochs))
+    n_evals = min(steps, epochs * evals_per_epoch) if len(ds.validation) else 0
+    eval_s = n_evals * len(ds.validation) * per_step / max(np.mean(probe.rows), 1) * EVAL_COST
+    # tokens per character of this tokenizer on these texts (from the warm-up's real tokens)
+    chars = np.array([len(t) for t in ds.train.texts], dtype=float)
+    rows_seen = max(int(np.sum(probe.rows)), 1)
+    per_char = float(np.sum(probe.nonpad)) / max(rows_seen * chars.mean(), 1.0)
+    longest = chars.max() * per_char
+    max_len = int(params.get("max_length") or 0)
+    longest_tokens = min(longest, max_len) if max_len else longest
+    largest = bs * max(longest_tokens, 1)
+    if params.get("max_batch_tokens"):  # token-budget pieces with gradient accumulation cap what one pass holds
+        largest = min(largest, int(params["max_batch_tokens"]))
+    largest = int(max(largest, max(probe.tokens)))
+    # activation bytes per padded token from the steps after the first (the first also allocates the optimizer)
+    idx = range(1, len(probe.peaks)) if len(probe.peaks) > 1 else range(len(probe.peaks))
+    per_token = max(max((probe.peaks[i] - probe.starts[i]) / max(probe.tokens[i], 1) for i in idx), 0.0)
+    at_peak = int(np.argmax(probe.peaks))
+    peak = max(probe.peaks) + per_token * max(0, largest - probe.tokens[at_peak])
+    return Estimate(
+        kind=kind, steps=steps, seconds_per_step=round(per_step, 4), train_seconds=round(per_step * steps, 1),
+        eval_seconds=round(float(eval_s), 4), total_seconds=round(float(per_step * steps + eval_s), 1),
+        peak_memory_mb=round(peak, 1), start_memory_mb=round(start_mb, 1),
+        free_memory_mb=round(psutil.virtual_memory().available / MB, 1), warmup_steps=len(probe.times),
+        largest_batch_tokens=largest, warmup_seconds=round(warm_s, 1),
+        details={"steps_per_epoch": steps_per_epoch, "evaluations": n_evals, "tokens_per_char": round(per_char, 4),
+                 "step_seconds": [round(t, 4) for t in probe.times], "step_tokens": probe.tokens,
+                 "step_peak_mb": [round(p, 1) for p in probe.peaks], "mb_per_1k_tokens": round(per_token * 1e3, 3)})
+
+
+def check_memory(est: Estimate, force: bool = False) -> None:
+    """ParamError naming the numbers when the run needs more memory than is free now (unless `force`)."""
+    if not force and est.needed_mb > est.free_memory_mb:
+        raise ParamError(f"training would need about {est.needed_mb:,.0f} MB more memory (peak {est.peak_memory_mb:,.0f}"
+                         f" MB) but only {est.free_memory_mb:,.0f} MB are free; lower batch_size or max_length, "
+                         "train on fewer rows, or pass --force to try anyway")
+
+
+def preflight(dataset: Any, kind: str, params: dict[str, Any], max_train: int | None, *, only: bool = False,
+              force: bool = False) -> bool:
+    """What `python -m core train` does first: print the estimate (families with an optimisation loop) and
+    refuse when it exceeds the free memory (unless `force`); with `only` also print it as JSON (last line,
+    read by the Train page) and return True (= stop here)."""
+    import json
+
+    from .models import family
+    from .params import resolve
+
+    if "batch_size" not in resolve(family(kind).PARAMS, params) and not only:
+        return False  # no optimisation loop: nothing to estimate
+    est = estimate(dataset, kind, params, max_train)
+    print("\n".join(est.lines()), flush=True)
+    if only:
+        print(json.dumps({"estimate": est.as_dict()}))
+        return True
+    check_memory(est, force)
+    return False
+
+
+def estimate_in_subprocess(dataset: str, kind: str, params: dict[str, Any] | None = None,
+                           max_train: int | None = None, timeout: float = 900) -> dict[str, Any]:
+    """`python -m core train ... --estimate` in a fresh process (the warm-up's memory never stays in the caller,
+    e.g. the dashboard's server) -> Estimate.as_dict(); ParamError with the process's last error line."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from . import config
+
+    args = [sys.executable, "-m", "core", "train", "--dataset", dataset, "--model", kind, "--estimate"]
+    for k, v in (params or {}).items():
+        args += ["--set", f"{k}={','.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"]
+    if max_train:
+        args += ["--max-train", str(int(max_train))]
+    env = dict(os.environ, TQDM_DISABLE="1")
+    try:
+        proc = subprocess.run(args, cwd=str(config.ROOT), capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as e:
+        raise ParamError(f"the estimate did not finish within {timeout:.0f} s") from e
+    lines = [x for x in proc.stdout.splitlines() if x.startswith('{"estimate"')]
+    if proc.returncode or not lines:
+        err = [x for x in (proc.stderr or proc.stdout).splitlines() if x.strip()]
+        raise ParamError(f"estimate failed: {err[-1] if err else f'exit code {proc.returncode}'}")
+    return json.loads(lines[-1])["estimate"]
