@@ -5,6 +5,7 @@ budget slider (from its budget `Param`): no page changes.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,8 +43,21 @@ WARMUPS: dict[str, Callable[[], Any]] = {"shap": shap_warmup}
 
 def explainers(name: str) -> list[Explainer]:
     """Explainers model `name` supports (from its manifest's capabilities), its default first."""
+    from core.explain.fallback import available_for
+
     info = artifact_info(name)
-    return registry.available(info.capabilities if info else frozenset())
+    return available_for(name) if info else registry.available(frozenset())
+
+
+def capable_model(name: str, capability: str) -> str:
+    """`name` when it declares `capability`, else its nearest ancestor that does (an int8 ONNX variant's fp32
+    parent for attention), else `name` (the page then shows nothing for it)."""
+    from core.explain.fallback import capable_ancestor
+
+    info = artifact_info(name)
+    if info is None or capability in info.capabilities:
+        return name
+    return capable_ancestor(name, frozenset({capability})) or name
 
 
 def needs_compute(e: Explainer) -> bool:
@@ -61,9 +75,15 @@ def _explain(name: str, stamp: str, text: str, class_index: int, method: str,
         # through predict_proba (one lock per batch of masked texts), so other sessions are not blocked for seconds
         return registry.run(method, lambda texts: predict_proba(name, texts), text, class_index,
                             model_id=model_id(name), contrast=contrast, **dict(settings))
-    with locked_model(name) as model:
-        return registry.run(method, model, text, class_index, model_id=model_id(name), contrast=contrast,
+    from core.explain.fallback import explain_target
+
+    target, notice = explain_target(method, name)  # e.g. integrated gradients of an int8 model: its fp32 parent
+    with locked_model(target) as model:
+        attr = registry.run(method, model, text, class_index, model_id=model_id(target), contrast=contrast,
                             **dict(settings))
+    if notice:
+        attr = dataclasses.replace(attr, extra={**(attr.extra or {}), "notice": notice})
+    return attr
 
 
 def explain_text(name: str, text: str, class_index: int, method: str, settings: dict[str, Any] | None = None,

@@ -56,6 +56,7 @@ def _register() -> None:
         from ..params import parse_sets
         from ..safety import clean_text
         from . import registry
+        from .fallback import explain_target
 
         model = load_model(args.model)
         if args.list:
@@ -69,13 +70,17 @@ def _register() -> None:
         k = class_index(model, args.label, proba)
         b = None if args.contrast is None else class_index(model, args.contrast, proba)
         settings = parse_sets(args.set)
-        attr = registry.run(method, model, text, k, model_id=args.model, contrast=b, **settings)
+        target, fallback_notice = explain_target(method, args.model)  # gradients of an int8 model: its fp32 parent
+        run_on = model if target == args.model else load_model(target)
+        attr = registry.run(method, run_on, text, k, model_id=target, contrast=b, **settings)
+        if fallback_notice:
+            attr.extra = {**(attr.extra or {}), "notice": fallback_notice}
         trust = None
         if args.trust:
             from .trust import registry_trust
 
-            trust = registry_trust(model, model.predict_proba, text, attr, method, settings, contrast=b,
-                                   model_id=args.model)
+            trust = registry_trust(run_on, run_on.predict_proba, text, attr, method, settings, contrast=b,
+                                   model_id=target)
         if args.json:
             print(json.dumps({"model": args.model, "method": method, "class": model.labels[k],
                               "contrast": None if b is None else model.labels[b],
