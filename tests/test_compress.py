@@ -76,6 +76,24 @@ def test_int8_is_smaller_and_predicts_like_its_parent(env):
     assert model.attention(texts[0]).weights.ndim == 4
 
 
+def test_torch_int8_predicts_under_bf16_autocast(env, monkeypatch):
+    """bf16 autocast is the default on AVX512-BF16 CPUs; torch's int8 kernels take fp32 only, so an int8 variant
+    must run its forward in fp32 whatever the precision setting (it crashed with "found BFloat16" before)."""
+    from core import artifacts
+    from core.compress import compress
+
+    name = "teacher-int8" if artifacts.artifact_dir("teacher-int8").exists() else \
+        compress("teacher", "int8", {"runtime": "torch"}, name="teacher-int8").name
+    texts = env["ds"].test.texts
+    monkeypatch.setenv("TEXTLAB_PRECISION", "fp32")
+    fp32 = artifacts.load_model(name).predict_proba(texts)
+    monkeypatch.setenv("TEXTLAB_PRECISION", "bf16")
+    model = artifacts.load_model(name)
+    assert np.allclose(model.predict_proba(texts), fp32, atol=1e-6)
+    assert model.embed(texts[:2]).shape[0] == 2
+    assert model.attention(texts[0]) is not None
+
+
 def test_half_precision_storage(env):
     from core import artifacts
     from core.compress import compress

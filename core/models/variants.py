@@ -19,6 +19,8 @@ dequantizes int8 layers only for the moment of writing, so load(save(m)) predict
 """
 from __future__ import annotations
 
+import contextlib
+
 import json
 import tempfile
 from collections.abc import Sequence
@@ -123,8 +125,15 @@ class CompressedClassifier(TextClassifier):
         return len(counts) <= 1 and len(self.recipe.get("pruned_heads") or {}) in (0, n_layers)
 
     # ------------------------------------------------------------------ prediction (delegated)
+    def _precision(self):
+        """fp32 for int8 linear layers: torch's dynamic-quantized kernels take fp32 inputs only, so the bf16
+        autocast the parent would use (core.precision) must not reach them."""
+        from ..precision import use_precision
+
+        return use_precision("fp32") if self.recipe.get("linear") == "int8" else contextlib.nullcontext()
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        with torch.inference_mode():
+        with torch.inference_mode(), self._precision():
             return np.asarray(self.base.predict_proba(list(texts)), dtype=np.float32)
 
     def _declaring(self, capability: str) -> TextClassifier:
@@ -134,10 +143,12 @@ class CompressedClassifier(TextClassifier):
         return self.base
 
     def embed(self, texts: Sequence[str], *args: Any, **kwargs: Any) -> np.ndarray:
-        return self._declaring("embed").embed(texts, *args, **kwargs)
+        with self._precision():
+            return self._declaring("embed").embed(texts, *args, **kwargs)
 
     def attention(self, text: str, *args: Any, **kwargs: Any) -> Attention:
-        return self._declaring("attention").attention(text, *args, **kwargs)
+        with self._precision():
+            return self._declaring("attention").attention(text, *args, **kwargs)
 
     def gradient_target(self) -> GradientTarget:
         return self._declaring("gradients").gradient_target()
@@ -152,7 +163,7 @@ class CompressedClassifier(TextClassifier):
         return self._declaring("contributions").contributions_base(class_index)
 
     def chunk_proba(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
-        with torch.inference_mode():
+        with torch.inference_mode(), self._precision():
             return self._declaring("chunks").chunk_proba(text)
 
     def n_parameters(self) -> int:
