@@ -65,7 +65,7 @@ def at_k(ranked: list[str], flipped: set[str], p_at: int, r_at: int) -> dict[str
 
 
 def cell(v) -> str:
-    return f"{v:.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+    return f"{v:.4f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
 
 
 def table(rows: list[dict]) -> str:
@@ -181,7 +181,7 @@ def main() -> None:
           "broken = clean rows relabelled; recovered = (corrected - noisy) / (clean - noisy))\n")
     print(table(results))
     print("\n### Timings (seconds)\n")
-    print(table([{"step": k, "seconds": v} for k, v in timings.items()]))
+    print(table([{"step": k, "seconds": f"{v:.1f}"} for k, v in timings.items()]))
     print(f"\nqueue: {len(queue):,} training rows queued; data map regions: "
           f"{frame['region'].value_counts().to_dict()}; cleanlab flags: {int(frame['flagged'].sum()):,}")
     print(f"load at end: {uptime()}")
