@@ -221,7 +221,7 @@ def _delete(args: argparse.Namespace) -> int:
 #: Modules that register subcommands when imported; a module that does not exist yet is skipped.
 PLUGINS: tuple[str, ...] = ("core.experiments", "core.bench", "core.compress.cli", "core.explain.cli", "core.zoo",
                              "core.data_cli", "core.scoring_cli", "core.slices.cli", "core.checks.cli", "core.cards.cli",
-                             "core.relabel.cli", "core.pool.cli", "core.thresholds_cli")
+                             "core.relabel.cli", "core.pool.cli", "core.thresholds_cli", "core.explain.cf_cli")
 
 
 def _load_plugins() -> None:

@@ -170,3 +170,26 @@ def agreement_histogram(rhos: Sequence[float], title: str = "Rank agreement per 
         fig.add_vline(x=float(r.mean()), line_dash="dash", annotation_text=f"mean {r.mean():.2f}")
     fig.update_layout(title=_e(title), xaxis_title="Spearman rho", yaxis_title="texts", xaxis_range=[-1, 1])
     return fig
+
+
+def probability_delta_bar(labels: Sequence[str], delta: Sequence[float], top: int = 20,
+                          title: str = "Change in each class probability (edited − original)") -> go.Figure:
+    """Horizontal bars of p(edited) - p(original) per class (the `top` largest |delta|), blue up, red down."""
+    d = np.asarray(delta, dtype=float)
+    order = np.argsort(-np.abs(d), kind="stable")[:top][::-1]
+    fig = go.Figure(go.Bar(x=d[order], y=[_e(labels[i]) for i in order], orientation="h",
+                           marker_color=[POSITIVE if d[i] >= 0 else NEGATIVE for i in order],
+                           hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
+    fig.update_layout(title=title, height=max(180, 28 * len(order) + 90), margin=dict(l=10, r=10, t=40, b=30),
+                      xaxis_title="probability change")
+    return fig
+
+
+def probability_path(path: Sequence[float], removed: Sequence[str], class_name: str) -> go.Figure:
+    """p(class) before and after each removal of a minimal flip (x = the word removed at that step)."""
+    x = ["(original)"] + [f"{i + 1}: −{_e(w)}" for i, w in enumerate(removed)]
+    fig = go.Figure(go.Scatter(x=x, y=list(path), mode="lines+markers", line_color=POSITIVE,
+                               hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(title=f"p({_e(class_name)}) along the edits", height=260, yaxis_range=[0, 1],
+                      margin=dict(l=10, r=10, t=40, b=30), yaxis_title="probability")
+    return fig

@@ -58,7 +58,7 @@ def test_int8_is_smaller_and_predicts_like_its_parent(env):
     from core import artifacts
     from core.compress import compress
 
-    path = compress("teacher", "int8", name="teacher-int8")
+    path = compress("teacher", "int8", {"runtime": "torch"}, name="teacher-int8")
     info = artifacts.get_artifact(path.name)
     parent = artifacts.get_artifact("teacher")
     assert info.manifest["parent"] == "teacher" and info.manifest["compression"]["method"] == "int8"
@@ -122,7 +122,7 @@ def test_head_pruning_shrinks_and_chains_with_int8(env):
     texts = env["ds"].test.texts
     assert np.allclose(model.predict_proba(texts), artifacts.load_predictions(path.name).proba, atol=1e-6)
     assert model.attention(texts[0]).weights.shape[1] == 1  # uniform: one head left in every layer
-    chained = compress("teacher-heads", "int8")
+    chained = compress("teacher-heads", "int8", {"runtime": "torch"})
     c = artifacts.get_artifact(chained.name)
     assert c.manifest["parent"] == "teacher-heads"
     assert c.metrics["size_mb"] < info.metrics["size_mb"]
@@ -199,7 +199,7 @@ def test_corrupted_variant_gives_clear_error(env):
     from core.compress.storage import StorageError
     from core.models.variants import CompressedClassifier
 
-    path = compress("teacher", "int8", name="to-break")
+    path = compress("teacher", "int8", {"runtime": "torch"}, name="to-break")
     weights = next((path / "model" / "base").rglob("*.safetensors"))
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(artifacts.ArtifactError, match="to-break") as err:

@@ -2,8 +2,8 @@
 
 In the spirit of scikit-learn's `parametrize_with_checks`: one list of checks x one list of tiny models covering
 every registered family (core.models.FAMILIES, single- and multi-label), every compression method's output
-(int8, fp16, bf16, magnitude pruning, head pruning, structured pruning, distilled students, ONNX int8) and an ensemble (int8, ONNX and
-ensemble also multi-label), so every kind
+(int8, fp16, bf16, magnitude pruning, head pruning, structured pruning, distilled students, ONNX int8, static-embedding
+students) and an ensemble (int8, ONNX, static and ensemble also multi-label), so every kind
 `python -m core list` can show is covered (`test_every_kind_is_covered` fails when a new kind has no case here).
 
 Checks: output shapes (n, k); rows sum to 1 (single-label) or values in [0, 1] (multi-label); `predict` is the
@@ -49,10 +49,10 @@ FAMILY_PARAMS: dict[str, dict] = {
     "scratch_transformer": {**FAST, "d_model": 16, "num_heads": 2, "ff_dim": 32, "num_layers": 1, "min_freq": 1,
                             "bpe_vocab_size": 150},
 }
-#: case -> (compression method, settings); the teacher is the "transformer" case (its multi-label twin for the
-#: "-multilabel" cases)
-COMPRESSED: dict[str, tuple[str, dict]] = {
-    "int8": ("int8", {}),
+#: case -> (compression method, settings[, teacher case]); the teacher is the "transformer" case unless named (its
+#: multi-label twin for the "-multilabel" cases)
+COMPRESSED: dict[str, tuple] = {
+    "int8": ("int8", {"runtime": "torch"}),
     "fp16": ("fp16", {}),
     "bf16": ("bf16", {"compute": "bf16"}),
     "prune": ("prune", {"sparsity": 0.5}),
@@ -63,9 +63,15 @@ COMPRESSED: dict[str, tuple[str, dict]] = {
     "distill-scratch": ("distill", {"student": "scratch_transformer", "d_model": 16, "num_heads": 2, "ff_dim": 32,
                                     "num_layers": 1, "min_freq": 1, "bpe_vocab_size": 150, **FAST}),
     "onnx-int8": ("int8-onnx", {}),
+    "static": ("static", {"dims": 16, "epochs": 5, "hidden": 0}),
+    # int8 by default runs on ONNX Runtime for every exportable family (the teacher of these three is named)
+    "int8-onnx-rnn": ("int8", {}, "rnn"),
+    "int8-onnx-scratch": ("int8", {}, "scratch_transformer"),
+    "int8-onnx-student": ("int8", {}, "distill-shallow"),
     "ensemble": ("ensemble", {"members": ["tfidf"], "max_validation": 0}),
-    "int8-multilabel": ("int8", {}),
+    "int8-multilabel": ("int8", {"runtime": "torch"}),
     "onnx-int8-multilabel": ("int8-onnx", {}),
+    "static-multilabel": ("static", {"dims": 16, "epochs": 5, "hidden": 8}),
     "ensemble-multilabel": ("ensemble", {"members": ["tfidf-multilabel"], "max_validation": 0}),
 }
 CASES = [*FAMILIES, *(f"{k}-multilabel" for k in FAMILIES), *COMPRESSED]
@@ -92,8 +98,8 @@ class Zoo:
             from core.compress import compress
 
             multi = case.endswith("-multilabel")
-            teacher = "transformer-multilabel" if multi else "transformer"
-            method, settings = COMPRESSED[case]
+            method, settings, *named = COMPRESSED[case]
+            teacher = named[0] if named else "transformer-multilabel" if multi else "transformer"
             for name in [teacher, *settings.get("members", [])]:
                 self[name]  # saved as artifacts on first use
             path = compress(teacher, method, settings, name=case, dataset=self.data[multi])
@@ -286,7 +292,7 @@ def test_inference_imports_no_training_code(zoo):
     case of every other kind, checked against all but `accelerate`: transformers' own model loading imports it
     (transformers.integrations.accelerate) whenever it is installed, whoever loads the model.
     """
-    plain = ["tfidf", "rnn", "scratch_transformer"]
+    plain = ["tfidf", "rnn", "scratch_transformer", "static"]
     hf = ["transformer", "int8", "onnx-int8", "ensemble"]
     assert {zoo[c].kind for c in plain + hf} == set(REGISTRY.keys())
     script = (

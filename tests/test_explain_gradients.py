@@ -69,8 +69,8 @@ def sentences(n, seed):
     return texts, np.array(ys)
 
 
-@pytest.fixture(scope="module")
-def net():
+def trained_net() -> BagNet:
+    """A BagNet trained to spot "goal" (class 1); also used by tests/test_explain_counterfactual.py."""
     torch.manual_seed(0)
     net, tok = BagNet(), ToyTokenizer()
     texts, ys = sentences(256, 0)
@@ -86,6 +86,11 @@ def net():
     acc = (net(**tok.encode(test)).argmax(1).numpy() == yt).mean()
     assert acc > 0.95
     return net
+
+
+@pytest.fixture(scope="module")
+def net():
+    return trained_net()
 
 
 class HookModel:

@@ -201,6 +201,43 @@ def test_errors_example_explained_with_integrated_gradients(lab):
     assert any("Words that pushed" in chart_text(c) for c in charts(at))
 
 
+def test_predict_what_if_contrast_edit_and_compare_and_minimal_flip(lab):
+    """Predict's what-if section on a TF-IDF model: why A and not B with trust, an edit's deltas and escaped word
+    diff, and the minimal flip with substitutions after the button."""
+    text = f"WINNER!! Claim your free prize now {XSS}"
+    at = ok(page("predict", "spam-tfidf", **{"predict-text": text}))
+    shown = texts_of(at)
+    assert {"Why A and not B", "Edit and compare", "Minimal flip"} <= {h.value for h in at.subheader}
+    assert at.selectbox(key="predict-why-a-spam-tfidf").value == "spam"
+    assert at.selectbox(key="predict-why-b-spam-tfidf").value == "ham"
+    assert shown.count("Explanation trust") >= 2  # next to the class attribution and to the contrast
+    assert "stability: deterministic" in shown and "comprehensiveness" in shown
+    assert any("spam rather than ham" in chart_text(c) for c in charts(at))
+    assert at.text_area(key="predict-edit-spam-tfidf").value == text  # prefilled with the text
+    at.text_area(key="predict-edit-spam-tfidf").set_value(text.replace("free prize", "lunch")).run()
+    ok(at)
+    diff = next(m.value for m in at.markdown if "text-diff" in m.value)
+    assert "&lt;script&gt;" in diff and "<script>" not in diff and "line-through" in diff and "lunch" in diff
+    table = next(d.value for d in at.dataframe if "p_edited" in d.value.columns)
+    spam = table.set_index("class").loc["spam"]
+    assert spam["delta"] == pytest.approx(spam["p_edited"] - spam["p_original"]) and spam["delta"] < 0
+    assert any("Change in each class probability" in chart_text(c) for c in charts(at))
+    at.button(key="predict-flip-run-spam-tfidf").click().run()
+    ok(at)
+    verdict = next(m.value for m in at.markdown if "removing" in m.value or "No flip" in m.value)
+    assert "Flipped after removing" in verdict and "ham" in verdict
+    assert any("p(spam) along the edits" in chart_text(c) for c in charts(at))
+    subs = next(d.value for d in at.dataframe if "with" in d.value.columns)
+    assert {"replace", "with", "p_a", "p_b", "gain", "flips"} <= set(subs.columns) and len(subs) > 0
+
+
+def test_errors_cell_shows_why_predicted_and_not_true_with_trust(lab):
+    at = ok(page("errors", "spam-tfidf", **{"errors-true": "spam", "errors-pred": "ham"}))
+    assert any("Why **ham** and not **spam**" in m.value for m in at.markdown)
+    assert sum("Explanation trust" in m.value for m in at.markdown) == 3  # predicted, true, and the contrast
+    assert any("ham rather than spam" in chart_text(c) for c in charts(at))
+
+
 # ------------------------------------------------------------------------------------------------ Embeddings
 
 def test_embeddings_map_and_shared_space(lab):
@@ -233,7 +270,12 @@ def test_explain_page_top_words_per_class(lab):
     top = at.dataframe[0].value
     assert {"class", "word", "mean_value", "n_texts"} <= set(top.columns) and len(top) > 0
     assert (top["n_texts"] >= 2).all()
-    assert len(at.dataframe[1].value) == 20
+    texts = at.dataframe[1].value
+    assert len(texts) == 20
+    # explanation trust per text: the linear attribution's top words beat random words on average
+    assert {"comprehensiveness", "random comprehensiveness", "sufficiency"} <= set(texts.columns)
+    assert texts["comprehensiveness"].mean() > texts["random comprehensiveness"].mean()
+    assert any(m.value.startswith("**Explanation trust** (top-5 words, mean over 20 texts)") for m in at.markdown)
     assert len(at.get("download_button")) == 2 and charts(at)
     at.selectbox(key="explain-class").set_value("spam")
     at.radio(key="explain-outcome").set_value("wrong").run()

@@ -83,3 +83,14 @@ def tiny_params(**overrides) -> dict:
              "max_length": 32, "lr": 3e-3, "restore_best": False, "grad_stats_every": 1000}
     given.update(overrides)
     return resolve(PARAMS, given)
+
+
+def tiny_teacher(ds: TextDataset, epochs: int = 2):
+    """A fine-tuned tiny-BERT "transformer" classifier on `ds` (finalized, eval mode)."""
+    from core.models import transformer as T
+
+    params = tiny_params(epochs=epochs)
+    model = T.build(ds, params, encoder=tiny_encoder(), tokenizer=tiny_tokenizer())
+    T.train(model, ds, params)
+    model.finalize()
+    return model

@@ -72,6 +72,15 @@ from .chrome import (
     upload_limit_mb,
 )
 from .compression import budget_section, changes_section
+from .counterfactual import (
+    contrast_panel,
+    deletion_columns,
+    edit_compare_panel,
+    flip_panel,
+    show_trust,
+    trust_of,
+    whatif_panels,
+)
 from .datasets import (
     dataset_list,
     dataset_versions,
@@ -86,6 +95,7 @@ from .embeddings import EMBED_CAP, EMBED_FAMILIES, embed_families, embed_sample,
 from .explain import (
     COLOUR_LEGEND,
     attribution_bar,
+    capable_model,
     explain_controls,
     explain_text,
     explainers,
@@ -133,7 +143,8 @@ __all__ = [
     "describe_dataset", "dataset_list", "dataset_versions", "free_dataset_name", "load_dataset", "read_upload", "refresh_datasets", "save_upload",
     "EMBED_CAP", "EMBED_FAMILIES", "embed_families", "embed_sample", "projection",
     "COLOUR_LEGEND", "attribution_bar", "explain_controls", "explain_text", "explainers", "mean_attribution",
-    "needs_compute", "shap_warmup", "show_attribution", "show_text",
+    "needs_compute", "capable_model", "shap_warmup", "show_attribution", "show_text",
+    "contrast_panel", "deletion_columns", "edit_compare_panel", "flip_panel", "show_trust", "trust_of", "whatif_panels",
     "families", "param_fields", "param_widget",
     "job_monitor", "jobs_running", "start_bench", "start_compress", "start_job", "start_zoo",
     "dataset_and_models", "model_and_predictions", "model_label", "pick_dataset", "pick_model", "pick_models",

@@ -5,6 +5,7 @@ budget slider (from its budget `Param`): no page changes.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,8 +43,21 @@ WARMUPS: dict[str, Callable[[], Any]] = {"shap": shap_warmup}
 
 def explainers(name: str) -> list[Explainer]:
     """Explainers model `name` supports (from its manifest's capabilities), its default first."""
+    from core.explain.fallback import available_for
+
     info = artifact_info(name)
-    return registry.available(info.capabilities if info else frozenset())
+    return available_for(name) if info else registry.available(frozenset())
+
+
+def capable_model(name: str, capability: str) -> str:
+    """`name` when it declares `capability`, else its nearest ancestor that does (an int8 ONNX variant's fp32
+    parent for attention), else `name` (the page then shows nothing for it)."""
+    from core.explain.fallback import capable_ancestor
+
+    info = artifact_info(name)
+    if info is None or capability in info.capabilities:
+        return name
+    return capable_ancestor(name, frozenset({capability})) or name
 
 
 def needs_compute(e: Explainer) -> bool:
@@ -53,25 +67,33 @@ def needs_compute(e: Explainer) -> bool:
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _explain(name: str, stamp: str, text: str, class_index: int, method: str,
-             settings: tuple[tuple[str, Any], ...]) -> TokenAttribution:
+             settings: tuple[tuple[str, Any], ...], contrast: int | None = None) -> TokenAttribution:
     e = registry.get(method)
     if method in WARMUPS:
         WARMUPS[method]()
     if e.proba_only:
         # through predict_proba (one lock per batch of masked texts), so other sessions are not blocked for seconds
         return registry.run(method, lambda texts: predict_proba(name, texts), text, class_index,
-                            model_id=model_id(name), **dict(settings))
-    with locked_model(name) as model:
-        return registry.run(method, model, text, class_index, model_id=model_id(name), **dict(settings))
+                            model_id=model_id(name), contrast=contrast, **dict(settings))
+    from core.explain.fallback import explain_target
+
+    target, notice = explain_target(method, name)  # e.g. integrated gradients of an int8 model: its fp32 parent
+    with locked_model(target) as model:
+        attr = registry.run(method, model, text, class_index, model_id=model_id(target), contrast=contrast,
+                            **dict(settings))
+    if notice:
+        attr = dataclasses.replace(attr, extra={**(attr.extra or {}), "notice": notice})
+    return attr
 
 
-def explain_text(name: str, text: str, class_index: int, method: str, settings: dict[str, Any] | None = None
-                 ) -> TokenAttribution:
+def explain_text(name: str, text: str, class_index: int, method: str, settings: dict[str, Any] | None = None,
+                 contrast: int | None = None) -> TokenAttribution:
     """Attribution of `text` towards class `class_index` by model `name` with explainer `method` (registry name),
-    cached in memory (and, for SHAP, on disk). settings: the explainer's Params (defaults for missing ones)."""
+    cached in memory (and, for SHAP, on disk). settings: the explainer's Params (defaults for missing ones).
+    contrast: a second class; the attribution is then of the difference ("why class_index and not contrast")."""
     resolved = registry.get(method).settings(settings)
     return _explain(name, artifacts.stamp(name), clean_text(text)[0], int(class_index), method,
-                    tuple(sorted(resolved.items())))
+                    tuple(sorted(resolved.items())), None if contrast is None else int(contrast))
 
 
 def _budget_slider(p: Param, key: str, column: Any) -> Any:

@@ -281,8 +281,9 @@ ui.budget_section(reference)
 # ------------------------------------------------------------------------------------------------ build
 st.subheader("Build a variant")
 st.caption("Runs `python -m core compress` in the background; the new model is evaluated on the same test split "
-           "and appears here, with its parent recorded. int8 / fp16 / bf16 / pruning need a torch model; "
-           "distillation takes any teacher.")
+           "and appears here, with its parent recorded. int8 / fp16 / bf16 / pruning need a torch model (int8 runs "
+           "on ONNX Runtime unless runtime=torch); distillation takes any teacher; a static-embedding student needs a "
+           "pretrained-encoder teacher.")
 methods = compress_methods()
 c1, c2 = st.columns(2)
 teacher = c1.selectbox("Teacher (parent)", names, index=names.index(reference), key="compression-teacher")

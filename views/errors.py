@@ -229,14 +229,20 @@ def example_panel(table: pd.DataFrame, targets: list[tuple[str, int]], explainer
         st.caption("Switch on to explain the chosen example.")
         return None
     out = {"row": row, "text": text, "attrs": []}
+    if len(targets) == 2:  # a confusion cell: also "why the predicted class and not the true one" (A/B = pred/true)
+        targets = [*targets, ("contrast", targets[0][1], targets[1][1])]
     cols = st.columns(len(targets))
-    for col, (what, j) in zip(cols, targets):
+    for col, (what, j, *contrast) in zip(cols, targets):
+        b = contrast[0] if contrast else None
         with col:
-            st.markdown(f"Towards the {what} class **{ui.md_escape(labels[j])}**")
+            st.markdown(f"Towards the {what} class **{ui.md_escape(labels[j])}**" if b is None else
+                        f"Why **{ui.md_escape(labels[j])}** and not **{ui.md_escape(labels[b])}**")
             with st.spinner("Explaining…"):
-                attr = ui.explain_text(name, text, j, explainer.name, settings)
-            ui.show_attribution(attr, labels[j], key=f"errors-x-chart-{what}")
-            out["attrs"].append((labels[j], attr))
+                attr = ui.explain_text(name, text, j, explainer.name, settings, contrast=b)
+            shown = labels[j] if b is None else f"{labels[j]} rather than {labels[b]}"
+            ui.show_attribution(attr, shown, key=f"errors-x-chart-{what}")
+            ui.show_trust(name, text, j, explainer.name, settings, contrast=b)
+            out["attrs"].append((shown, attr))
     st.caption(ui.COLOUR_LEGEND)
     return out
 

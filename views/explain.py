@@ -132,5 +132,16 @@ else:
     ui.csv_download(table, f"{name}-top-words.csv", label="Download top words (CSV)", key="explain-dl-words")
 
 st.subheader("Texts of the slice")
+with ui.guard("Could not check the explanations"):  # explanation trust: the deletion check of every text
+    checks = ui.deletion_columns(name, [preds.texts[i] for i in rows], [target_of(i) for i in rows], explainer.name,
+                                 settings)
+    per_text = pd.concat([per_text, checks], axis=1)
+    st.markdown(f"**Explanation trust** (top-5 words, mean over {len(rows)} texts): comprehensiveness "
+                f"{checks['comprehensiveness'].mean():+.3f} (random {checks['random comprehensiveness'].mean():+.3f})"
+                f" · sufficiency {checks['sufficiency'].mean():+.3f} (random "
+                f"{checks['random sufficiency'].mean():+.3f})")
+    st.caption("Comprehensiveness = drop of the explained class's probability when a text's top-5 words are "
+               "removed (faithful: well above random words); sufficiency = the drop when only they are kept "
+               "(faithful: below random). Stability (a rerun at another budget) is on Predict and Errors.")
 st.dataframe(per_text, hide_index=True, column_config={"text": st.column_config.TextColumn("text", width="large")})
 ui.csv_download(per_text, f"{name}-explained-texts.csv", label="Download explained texts (CSV)", key="explain-dl-texts")

@@ -109,12 +109,17 @@ def contributions_panel(name: str, proba: np.ndarray, colour: Colourings) -> Non
 def attention_panel(name: str, colour: Colourings) -> dict[str, tuple[list[str], np.ndarray]]:
     """Attention (models with "attention"): a layer x head heatmap with head average and rollout, and the first
     row ([CLS]) as coloured words; RNN attention pooling shows its pooling weights. Word pieces are merged into
-    words. Returns per-word attention {view: (words, scores)} for the agreement score and the case file."""
+    words. Returns per-word attention {view: (words, scores)} for the agreement score and the case file.
+    A variant without attention weights (int8 on ONNX Runtime) shows its fp32 parent's, and says so."""
+    shown, name = name, ui.capable_model(name, "attention")
     if not ui.panel(name, "attention", "Attention",
                     "Where the model looks. Rows of the heatmap are the attending words, columns the words they "
                     "attend to; each row sums to 1. Attention shows what is mixed, not what decides: compare it "
                     "with SHAP or integrated gradients below."):
         return {}
+    if name != shown:
+        st.info(f"{shown} has no attention weights (it runs on ONNX Runtime or in int8): this is the attention of "
+                f"{name}, the fp32 model it was built from.", icon=":material/info:")
     att = ui.attention_of(name, text)
     if att.kind == "pooling":
         tokens, scores = ui.attention_summary(name, text)["pooling weights"]
@@ -178,6 +183,7 @@ def explanation_panel(name: str, proba: np.ndarray, colour: Colourings):
     if long_text:
         st.caption(f"Coloured on the text above: choose “{ui.md_escape(what)}”.")
     ui.show_attribution(attr, label, key=f"predict-x-chart-{name}", text=text, chips=not long_text)
+    ui.show_trust(name, text, labels.index(label), explainer.name, settings)
     return attr
 
 
@@ -266,6 +272,8 @@ def model_view(name: str) -> dict | None:
             out["attr"] = explanation_panel(name, proba, colour)
         with ui.guard("Could not compare attention with the attribution"):
             out["agreement"] = agreement_panel(out["attention"], out["attr"])
+    with st.container(border=True):
+        ui.whatif_panels(name, text, proba)  # why A and not B, edit and compare, minimal flip
     if long_text:
         with text_box:
             text_panel(name, colour)

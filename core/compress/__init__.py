@@ -1,7 +1,8 @@
 """Compression methods that turn a saved model (the teacher / parent) into a new artifact.
 
     compress(teacher, method, settings, name, progress) -> artifact folder
-Methods (METHODS): distill, int8, int8-onnx, fp16, bf16, prune, prune-heads, prune-structured, ensemble. Each has a Param list
+Methods (METHODS): distill, static, int8, int8-onnx, fp16, bf16, prune, prune-heads, prune-structured, ensemble. Each
+has a Param list
 (validated like training settings; `python -m core compress --method M --show-params` lists them).
 
 Every result is saved with `core.train.finish`, so it is evaluated on the same test split as its parent and its
@@ -85,11 +86,20 @@ def _variant(base: TextClassifier, recipe: dict[str, Any]) -> TextClassifier:
 
 
 def _int8(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:
+    from .onnx_export import runtime_for
+    from .onnx_int8 import build_onnx
     from .quantize import int8_recipe
 
     base, recipe = t.fresh()
     if recipe.get("compute") == "bf16":
         raise ParamError("the parent runs in bf16; quantize its fp32 parent instead")
+    # ONNX Runtime's int8 kernels are the faster path (see onnx_int8); torch keeps attention weights and settings
+    # that quantize only part of the model
+    requested = s.get("runtime", "auto") if s.get("linear", True) and s.get("embedding", True) else "torch"
+    if recipe.get("storage") not in (None, "fp32") and requested == "auto":
+        requested = "torch"  # a half / int8-stored parent: its own recipe continues in torch
+    if runtime_for(base.kind, requested, recipe) == "onnx":
+        return build_onnx(base, progress, recipe)
     progress(0, 1, "int8: quantizing")
     return _variant(base, {**recipe, **int8_recipe(s)}), {}
 
@@ -152,6 +162,25 @@ def _distill(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple
     return distill(t.model, fresh, t.dataset, s, progress, cache_key=f"{t.name}-{t.info.created}")
 
 
+def _static(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:
+    import numpy as np
+
+    from ..data import apply_max_train
+    from ..models import static_fit
+    from .distill import teacher_targets
+
+    fresh, _ = t.fresh()  # fp32, unpruned: the tokenizer and encoder the token vectors come from
+    if not hasattr(fresh, "tokenizer") or not hasattr(fresh, "net"):
+        raise ParamError(f"a static student needs a 'transformer'-family teacher, not {t.info.kind!r}")
+    ds = t.dataset
+    if s["max_train"] and s["max_train"] < len(ds.train):
+        ds = apply_max_train(ds, int(s["max_train"]))
+    texts = list(ds.train.texts)
+    key = f"{t.name}-{t.info.created}"
+    soft = teacher_targets(t.model, texts, progress, cache_key=key)
+    return static_fit.build(t.model, fresh, texts, np.asarray(ds.train.y), soft, s, progress, cache_key=key)
+
+
 def _ensemble(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tuple[TextClassifier, dict]:
     from ..models import ensemble
 
@@ -173,7 +202,7 @@ def _structured(t: Teacher, s: dict[str, Any], progress: ProgressCallback) -> tu
 
 
 def _methods() -> dict[str, Method]:
-    from ..models import ensemble
+    from ..models import ensemble, static_fit
     from . import distill, prune, quantize, structured
 
     ens_params = [Param("members", [], "other models to combine with the teacher (comma separated)", type=list),
@@ -181,8 +210,12 @@ def _methods() -> dict[str, Method]:
     return {m.name: m for m in [
         Method("distill", "Knowledge distillation", distill.__doc__.split("\n\n")[0], distill.OWN_PARAMS, _distill,
                open_settings=True),
-        Method("int8", "int8 quantization", "int8 weights on disk (linear layers and embedding matrix, per-row "
-               "scales); int8 dynamic-quantized linear layers at run time", quantize.INT8_PARAMS, _int8),
+        Method("static", "Static-embedding student", "one distilled vector per tokenizer token (PCA, SIF "
+               "frequency weighting) averaged over a text + a small head on the teacher's probabilities; numpy-only "
+               "inference", static_fit.PARAMS, _static),
+        Method("int8", "int8 quantization", "int8 weights, run by ONNX Runtime's int8 kernels when onnxruntime is "
+               "installed (runtime=auto), else (or with runtime=torch) int8 weights on disk (per-row scales) and "
+               "torch's dynamic-quantized linear layers", quantize.INT8_PARAMS, _int8),
         Method("int8-onnx", "int8 ONNX Runtime", "export to ONNX and quantize with onnxruntime (dynamic int8); "
                "prediction only", [], _onnx),
         Method("fp16", "fp16 storage", "weights stored as float16 (half the file); computed in fp32 after loading",
@@ -265,6 +298,7 @@ def compress(teacher: str, method: str, settings: dict[str, Any] | None = None, 
     seconds = time.perf_counter() - t0
     parent_metrics = t.info.metrics or {}
     compression = {"method": method, "settings": resolved, "parent_kind": t.info.kind,
+                   **({"runtime": model.runtime} if isinstance(getattr(model, "runtime", None), str) else {}),
                    "description": getattr(model, "describe", lambda: methods()[method].description)()}
     extra = {"train_seconds": round(seconds, 3), "peak_memory_mb": round(mem.peak_mb, 1),
              "train_info": info, "compression": compression,

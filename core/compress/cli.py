@@ -14,7 +14,8 @@ def _setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("teacher_pos", nargs="?", metavar="TEACHER", help="the saved model to compress (or --teacher)")
     p.add_argument("--teacher", help="the saved model to compress (parent of the new variant)")
     p.add_argument("--method", required=True,
-                   help="distill | int8 | int8-onnx | fp16 | bf16 | prune | prune-heads | prune-structured | ensemble")
+                   help="distill | static | int8 | int8-onnx | fp16 | bf16 | prune | prune-heads | prune-structured | "
+                        "ensemble")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method setting (repeatable)")
     p.add_argument("--name", help="artifact name (default: <teacher>-<method>)")
     p.add_argument("--job-dir", help=argparse.SUPPRESS)  # used by the Compression page's background jobs

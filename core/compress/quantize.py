@@ -147,6 +147,9 @@ def count_numbers(root: nn.Module) -> int:
 INT8_PARAMS: list[Param] = [
     Param("linear", True, "int8 dynamic quantization of the linear layers (stored and run in int8)"),
     Param("embedding", True, "int8 storage of the embedding matrix, dequantized per looked-up row at run time"),
+    Param("runtime", "auto", "where the int8 model runs: ONNX Runtime when installed and the family exports (auto), "
+          "always ONNX Runtime (onnx), or torch's dynamic int8 layers (torch, keeps attention weights)",
+          choices=("auto", "onnx", "torch")),
 ]
 HALF_PARAMS: list[Param] = [
     Param("compute", "fp32", "run in fp32 after loading (default) or in bfloat16", choices=("fp32", "bf16")),

@@ -10,7 +10,11 @@ Modules (import the one you need; heavy libraries are imported lazily inside the
     confusable    "why A -> B" words, mean attribution per word, most confused class pairs
     projection    PCA / t-SNE / UMAP maps with a capped stratified sample and a disk cache; shared PCA
     label_quality "the label is probably wrong" scores (cleanlab, self-confidence fallback)
-    render        escaped HTML of coloured tokens and the self-contained "case file"
+    render        escaped HTML of coloured tokens, word diffs and the self-contained "case file"
+    edits         word-level edits (remove / keep / replace words) and the class score edits are judged by
+    trust         explanation trust: ERASER deletion check (comprehensiveness, sufficiency vs random words), stability
+    counterfactual edit-and-compare, the minimal flip (greedy removal guided by attributions), substitutions
+    cf_cli        `python -m core counterfactual` (cli: `explain --contrast B --trust`)
 """
 from .attribution import TokenAttribution, align_to_words
 

@@ -52,8 +52,11 @@ def _target(model) -> GradientTarget:
 
 def integrated_gradients(model, text: str, class_index: int, *, n_steps: int = DEFAULT_STEPS,
                          output: str = "logit", multilabel: bool | None = None, merge: bool = True,
-                         internal_batch_size: int = 16) -> TokenAttribution:
+                         internal_batch_size: int = 16, contrast: int | None = None) -> TokenAttribution:
     """Integrated-gradients attribution of `text` towards `class_index` -> TokenAttribution.
+
+    contrast: attribute the difference output[class_index] - output[contrast] (the gradient of the difference:
+    "why class_index and not contrast").
 
     model: a TextClassifier declaring the "gradients" capability (or any object with `gradient_target()`);
     raises CapabilityError otherwise. `merge` merges word pieces into words (sums their values).
@@ -74,20 +77,29 @@ def integrated_gradients(model, text: str, class_index: int, *, n_steps: int = D
     for keep in target.keep_ids:
         baseline[input_ids == keep] = keep
 
-    def forward(ids, mask):
+    def outputs(ids, mask):
         logits = target.forward(ids, mask)
         if output == "proba":
             logits = torch.sigmoid(logits) if multilabel else torch.softmax(logits, dim=-1)
         return logits
 
+    def forward(ids, mask):
+        out = outputs(ids, mask)
+        if contrast is None:
+            return out
+        # one output column, the difference; captum's target then indexes column 0
+        return (out[:, int(class_index)] - out[:, int(contrast)]).unsqueeze(-1)
+
+    column = int(class_index) if contrast is None else 0
+
     lig = LayerIntegratedGradients(forward, target.embedding)
     with torch.enable_grad():
         attributions, delta = lig.attribute(
             inputs=input_ids, baselines=baseline, additional_forward_args=(attention_mask,),
-            target=int(class_index), n_steps=int(n_steps), internal_batch_size=internal_batch_size,
+            target=column, n_steps=int(n_steps), internal_batch_size=internal_batch_size,
             return_convergence_delta=True)
     with torch.no_grad():
-        base_value = float(forward(baseline, attention_mask)[0, int(class_index)])
+        base_value = float(forward(baseline, attention_mask)[0, column])
     values = attributions.sum(dim=-1)[0].detach().cpu().double().numpy()
     tokens = list(tokens)
     if merge and any(t.startswith(("##", "\u2581", "\u0120")) for t in tokens):

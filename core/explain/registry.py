@@ -6,6 +6,7 @@ and how to run. Adding an explainer (say LIME) = one module with a `run` functio
 
     for e in available(model): ...                       # what this model can be explained with, default first
     attr = run("shap", model, text, class_index, max_evals=300, model_id="my-model")
+    why = run("shap", model, text, a, contrast=b)   # "why A and not B": attribution of f_A - f_B
 """
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from .attribution import TokenAttribution
 from .gradients import DEFAULT_STEPS
 from .shap_text import DEFAULT_MAX_EVALS
 
-#: run(model, text, class_index, model_id=..., **settings) -> TokenAttribution. `model` is a TextClassifier;
+#: run(model, text, class_index, model_id=..., contrast=None, **settings) -> TokenAttribution. `contrast`: a second
+#: class index; the explainer then attributes the difference f_class - f_contrast ("why class and not contrast").
+#: `model` is a TextClassifier;
 #: explainers that only need probabilities may be given a `texts -> (n, k) probabilities` callable instead
 #: (the dashboard passes a lock-per-batch function so one slow SHAP run does not block other sessions).
 RunFn = Callable[..., TokenAttribution]
@@ -61,26 +64,26 @@ class Explainer:
         return resolve(self.params, values or {})
 
 
-def _run_linear(model: TextClassifier, text: str, class_index: int, *, model_id: str | None = None
-                ) -> TokenAttribution:
+def _run_linear(model: TextClassifier, text: str, class_index: int, *, model_id: str | None = None,
+                contrast: int | None = None) -> TokenAttribution:
     from . import shap_text
 
-    return shap_text.explain(model, text, class_index, method="linear", model_id=model_id)
+    return shap_text.explain(model, text, class_index, method="linear", model_id=model_id, contrast=contrast)
 
 
-def _run_shap(model: Any, text: str, class_index: int, *, model_id: str | None = None,
+def _run_shap(model: Any, text: str, class_index: int, *, model_id: str | None = None, contrast: int | None = None,
               max_evals: int = DEFAULT_MAX_EVALS) -> TokenAttribution:
     from . import shap_text
 
     return shap_text.explain(model, text, class_index, max_evals=int(max_evals), method="shap",
-                             model_id=model_id)
+                             model_id=model_id, contrast=contrast)
 
 
 def _run_ig(model: TextClassifier, text: str, class_index: int, *, model_id: str | None = None,
-            n_steps: int = DEFAULT_STEPS) -> TokenAttribution:
+            contrast: int | None = None, n_steps: int = DEFAULT_STEPS) -> TokenAttribution:
     from . import gradients
 
-    return gradients.integrated_gradients(model, text, class_index, n_steps=int(n_steps))
+    return gradients.integrated_gradients(model, text, class_index, n_steps=int(n_steps), contrast=contrast)
 
 
 #: name -> Explainer. Order of `available()` is by priority, then by this order.
@@ -115,11 +118,17 @@ def available(model: TextClassifier | frozenset[str] | set[str]) -> list[Explain
 
 
 def run(name: str, model: TextClassifier | Callable[[Sequence[str]], Any], text: str, class_index: int, *,
-        model_id: str | None = None, **settings: Any) -> TokenAttribution:
+        model_id: str | None = None, contrast: int | None = None, **settings: Any) -> TokenAttribution:
     """Attribution of `text` towards class `class_index` by explainer `name` -> TokenAttribution.
 
-    Raises CapabilityError when `model` lacks a capability the explainer requires, ParamError on a bad setting.
+    contrast: another class index; the attribution is then of the difference between the two classes ("why
+    `class_index` and not `contrast`": SHAP explains p_A - p_B, integrated gradients the gradient of logit_A -
+    logit_B, the linear path the coefficient difference); the result's extra["contrast"] records it.
+    Raises CapabilityError when `model` lacks a capability the explainer requires, ParamError on a bad setting
+    (or a contrast equal to the explained class).
     """
+    if contrast is not None and int(contrast) == int(class_index):
+        raise ParamError("the contrast class must differ from the explained class")
     e = get(name)
     if isinstance(model, TextClassifier):
         if not e.supports(model):
@@ -127,7 +136,11 @@ def run(name: str, model: TextClassifier | Callable[[Sequence[str]], Any], text:
             raise CapabilityError(f"{e.title} needs a model with {missing}; {model.kind} models do not declare it")
     elif not e.proba_only:
         raise CapabilityError(f"{e.title} needs the model itself, not a probability function")
-    return e.run(model, text, int(class_index), model_id=model_id, **e.settings(settings))
+    attr = e.run(model, text, int(class_index), model_id=model_id, contrast=None if contrast is None else int(contrast),
+                 **e.settings(settings))
+    if contrast is not None:
+        attr.extra["contrast"] = int(contrast)
+    return attr
 
 
 __all__ = ["Explainer", "EXPLAINERS", "available", "get", "run"]

@@ -129,6 +129,26 @@ def attribution_html(attr: TokenAttribution, class_name: str | None = None, max_
     return Safe(legend + tokens_html(attr.tokens, attr.values, max_abs=max_abs))
 
 
+#: Inline styles of `diff_html`: removed words struck through on red, inserted words on blue (the dashboard colours).
+DIFF_STYLE = {"delete": f"background:rgba{(*NEGATIVE, 0.25)};text-decoration:line-through;border-radius:3px",
+              "insert": f"background:rgba{(*POSITIVE, 0.25)};border-radius:3px"}
+
+
+def diff_html(ops: Iterable[Any]) -> Safe:
+    """A word diff (core.explain.counterfactual.DiffOp: tag, a, b) as one escaped line: equal words plain, removed
+    words struck through, inserted words highlighted (a replacement shows both)."""
+    parts = []
+    for op in ops:
+        if op.tag == "equal":
+            parts.append(esc(op.a))
+            continue
+        if op.a:
+            parts.append(f'<span style="{DIFF_STYLE["delete"]}" title="removed">{esc(op.a)}</span>')
+        if op.b:
+            parts.append(f'<span style="{DIFF_STYLE["insert"]}" title="inserted">{esc(op.b)}</span>')
+    return Safe('<div class="tokens text-diff" style="line-height:2.1">' + " ".join(parts) + "</div>")
+
+
 def table_html(frame, max_rows: int = 200) -> Safe:
     """A pandas DataFrame as an escaped HTML table (first `max_rows` rows)."""
     return Safe(frame.head(max_rows).to_html(index=False, escape=True, border=0, float_format=lambda x: f"{x:.4g}"))

@@ -73,8 +73,11 @@ def _proba_fn(model: TextClassifier | ProbaFn) -> ProbaFn:
     return model.predict_proba if isinstance(model, TextClassifier) else model
 
 
-def linear_contributions(model, text: str, class_index: int) -> TokenAttribution:
-    """Exact attribution of a linear model (needs the "contributions" capability)."""
+def linear_contributions(model, text: str, class_index: int, contrast: int | None = None) -> TokenAttribution:
+    """Exact attribution of a linear model (needs the "contributions" capability).
+
+    contrast: explain the score difference class - contrast (coefficient difference × tf-idf), exactly additive
+    like the single-class path."""
     if not (isinstance(model, TextClassifier) and model.has("contributions")):
         raise CapabilityError(f"{getattr(model, 'kind', type(model).__name__)} models do not provide contributions")
     t0 = time.perf_counter()
@@ -82,28 +85,41 @@ def linear_contributions(model, text: str, class_index: int) -> TokenAttribution
     base = float(model.contributions_base(class_index))
     tokens = [str(t) for t, _ in pairs]
     values = np.array([float(v) for _, v in pairs], dtype=np.float64)
+    if contrast is not None:
+        # contributions() lists every display token of the text in order, whatever the class: same tokens
+        other = list(model.contributions(text, int(contrast)))
+        if [str(t) for t, _ in other] != tokens:
+            raise CapabilityError("this model's contributions list different tokens per class; explain the "
+                                  "contrast with SHAP instead")
+        values = values - np.array([float(v) for _, v in other], dtype=np.float64)
+        base -= float(model.contributions_base(int(contrast)))
     return TokenAttribution(tokens, values, base, class_index, "linear",
                             {"seconds": time.perf_counter() - t0})
 
 
 def shap_values(fn: ProbaFn, text: str, class_index: int, max_evals: int = DEFAULT_MAX_EVALS,
-                output: str = "proba", batch_size: int = 32, seed: int = 0) -> TokenAttribution:
+                output: str = "proba", batch_size: int = 32, seed: int = 0,
+                contrast: int | None = None) -> TokenAttribution:
     """Partition SHAP of `fn(texts) -> (n, k) probabilities` for one class on regex words.
 
     output "proba" explains the probability (base_value + sum(values) = p(class | text) up to the
     budget's approximation); "logit" explains log(p / (1 - p)), often more additive for confident models.
+    contrast: explain f(class) - f(contrast) instead ("why class and not contrast").
     """
     import shap  # lazy: heavy import
 
     if output not in ("proba", "logit"):
         raise ValueError("output must be 'proba' or 'logit'")
 
-    def f(texts) -> np.ndarray:
-        p = np.asarray(fn([str(t) for t in texts]), dtype=np.float64)[:, class_index]
+    def one(p: np.ndarray) -> np.ndarray:
         if output == "logit":
             p = np.clip(p, 1e-7, 1 - 1e-7)
             p = np.log(p / (1 - p))
         return p
+
+    def f(texts) -> np.ndarray:
+        p = np.asarray(fn([str(t) for t in texts]), dtype=np.float64)
+        return one(p[:, class_index]) - (0.0 if contrast is None else one(p[:, int(contrast)]))
 
     t0 = time.perf_counter()
     text, notice = cap_words(text)
@@ -164,7 +180,7 @@ def _save_disk(path: Path, key: tuple, attr: TokenAttribution) -> None:
 
 def explain(model: TextClassifier | ProbaFn, text: str, class_index: int, *, max_evals: int = DEFAULT_MAX_EVALS,
             method: str = "auto", output: str = "proba", model_id: str | None = None,
-            disk_cache: bool = True) -> TokenAttribution:
+            disk_cache: bool = True, contrast: int | None = None) -> TokenAttribution:
     """Attribution of `text` towards `class_index` -> TokenAttribution.
 
     model:     a TextClassifier or any `texts -> (n, k) probabilities` callable.
@@ -172,12 +188,15 @@ def explain(model: TextClassifier | ProbaFn, text: str, class_index: int, *, max
                "linear" or "shap".
     model_id:  stable identity of the model (artifact name); enables the in-memory and disk caches.
                Without it nothing is cached (an object id could be reused by another model).
+    contrast:  explain class_index - contrast ("why A and not B"); see `shap_values` / `linear_contributions`.
     """
     if method not in ("auto", "linear", "shap"):
         raise ValueError("method must be 'auto', 'linear' or 'shap'")
     use_linear = method == "linear" or (
         method == "auto" and isinstance(model, TextClassifier) and model.has("contributions"))
     key = (model_id, text, int(class_index), int(max_evals), output, "linear" if use_linear else "shap")
+    if contrast is not None:  # appended only then, so single-class keys (and their disk files) stay as they were
+        key = (*key, int(contrast))
     if model_id is not None:
         with _LOCK:
             hit = _MEMORY.get(key)
@@ -192,9 +211,10 @@ def explain(model: TextClassifier | ProbaFn, text: str, class_index: int, *, max
                 _remember(key, cached)
                 return cached
     if use_linear:
-        attr = linear_contributions(model, text, class_index)
+        attr = linear_contributions(model, text, class_index, contrast=contrast)
     else:
-        attr = shap_values(_proba_fn(model), text, class_index, max_evals=max_evals, output=output)
+        attr = shap_values(_proba_fn(model), text, class_index, max_evals=max_evals, output=output,
+                           contrast=contrast)
     if model_id is not None:
         _remember(key, attr)
         if disk_cache:

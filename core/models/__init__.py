@@ -42,6 +42,7 @@ DERIVED: dict[str, str] = {
     "compressed": ".variants",  # int8 / fp16 / bf16 / head-pruned copies (core.compress)
     "ensemble": ".ensemble",    # weighted vote of saved models (also: python -m core train --model ensemble)
     "onnx": "core.compress.onnx_int8",  # ONNX Runtime int8 export of a transformer model
+    "static": ".static",  # static-embedding student (token vectors + small head; numpy inference)
 }
 
 
