@@ -20,7 +20,6 @@ dequantizes int8 layers only for the moment of writing, so load(save(m)) predict
 from __future__ import annotations
 
 import contextlib
-
 import json
 import tempfile
 from collections.abc import Sequence
