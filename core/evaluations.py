@@ -124,7 +124,7 @@ def evaluate_model(model_name: str, ds: TextDataset, *, split: str = "test", set
     model = artifacts.load_model(model_name)
     texts, y_set = _rows_of(ds, split)
     y = align_labels(y_set, ds.labels, ds.multilabel, model.labels, model.multilabel)
-    proba = predict_in_chunks(model, texts, progress, message="evaluate")
+    proba = predict_in_chunks(model, texts, progress, message=f"evaluate: {split}")
     threshold = getattr(model, "threshold", 0.5)
     metrics = evaluate(y, proba, model.labels, multilabel=model.multilabel, threshold=threshold)
     # the hash of every scored test set (core.scoresets): the own test split of a model of this dataset gives

@@ -29,14 +29,15 @@ EVAL_CHUNK = 512
 
 
 def predict_in_chunks(
-    model: TextClassifier, texts: Sequence[str], progress: ProgressCallback = null_progress, message: str = "evaluate"
+    model: TextClassifier, texts: Sequence[str], progress: ProgressCallback = null_progress,
+    message: str = "evaluate: test split"
 ) -> np.ndarray:
-    """(n, k) probabilities computed `EVAL_CHUNK` texts at a time, reporting progress."""
+    """(n, k) probabilities computed `EVAL_CHUNK` texts at a time, reporting progress with `message`."""
     out = []
     n = len(texts)
     for start in range(0, n, EVAL_CHUNK):
         out.append(np.asarray(model.predict_proba(list(texts[start : start + EVAL_CHUNK])), dtype=np.float32))
-        progress(min(start + EVAL_CHUNK, n), n, f"{message}: test split")
+        progress(min(start + EVAL_CHUNK, n), n, message)
     k = len(model.labels)
     return np.concatenate(out) if out else np.zeros((0, k), np.float32)
 

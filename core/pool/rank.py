@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParamError
+from ..progress import null_progress
 from .store import LABEL_SEP, load_pool
 
 Progress = Callable[[float, str], None]
@@ -88,17 +89,6 @@ def diverse_top(order: np.ndarray, vecs, size: int, max_similarity: float = 0.9)
     return kept, skipped
 
 
-def predict_in_batches(model, texts: Sequence[str], batch: int = 256, progress: Progress | None = None
-                       ) -> np.ndarray:
-    """(n, k) probabilities of `texts`, `batch` at a time, reporting progress."""
-    out = []
-    for start in range(0, len(texts), batch):
-        out.append(np.asarray(model.predict_proba(list(texts[start:start + batch])), dtype=np.float32))
-        if progress:
-            progress(min(1.0, (start + batch) / max(len(texts), 1)), f"scoring the pool: {start + batch:,} texts")
-    return np.vstack(out) if out else np.zeros((0, len(model.labels)), np.float32)
-
-
 def rank_pool(model_name: str, dataset: str | None = None, size: int = 50, method: str = "entropy",
               max_similarity: float = 0.9, progress: Progress | None = None) -> pd.DataFrame:
     """The next batch to label from the pool of `dataset` (default: the model's dataset), most useful first.
@@ -120,7 +110,10 @@ def rank_pool(model_name: str, dataset: str | None = None, size: int = 50, metho
         raise ParamError(f"the pool of {dataset} has no unlabelled text; add texts first")
     model = load_model(model_name)
     texts = pool["text"].tolist()
-    proba = predict_in_batches(model, texts, progress=progress)
+    from ..train import predict_in_chunks
+
+    proba = predict_in_chunks(model, texts, (lambda d, t, m: progress(d / max(t, 1), m)) if progress else
+                              null_progress, message="scoring the pool")
     scores = uncertainty(proba, model.multilabel, method)
     order = np.argsort(-scores, kind="stable")
     candidates = order[: min(len(order), max(size * 10, 200))]  # diversity is judged among the top candidates
