@@ -16,6 +16,7 @@ Families without an optimisation loop (TF-IDF, ensembles) have no estimate (Para
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -68,6 +69,23 @@ class Estimate:
 
 def _duration(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+_PRINTED = re.compile(r"estimate \((?P<kind>[^)]+)\): (?P<steps>[\d,]+) optimisation steps x (?P<per_step>[\d.]+) s "
+                      r"\+ validation (?P<eval>[\d.]+) s(?s:.*?)peak memory about (?P<peak>[\d,.]+) MB")
+
+
+def parse_printed(text: str) -> dict[str, Any] | None:
+    """The last estimate `Estimate.lines()` printed in `text` (a training run's output) -> {kind, steps,
+    seconds_per_step, eval_seconds, total_seconds, peak_memory_mb}, None when there is none (families without
+    an optimisation loop). Seconds are as precise as printed (per step 1 ms, validation 1 s), memory 1 MB."""
+    found = list(_PRINTED.finditer(text))
+    if not found:
+        return None
+    m = found[-1]
+    steps, per_step, eval_s = int(m["steps"].replace(",", "")), float(m["per_step"]), float(m["eval"])
+    return {"kind": m["kind"], "steps": steps, "seconds_per_step": per_step, "eval_seconds": eval_s,
+            "total_seconds": round(steps * per_step + eval_s, 1), "peak_memory_mb": float(m["peak"].replace(",", ""))}
 
 
 class _Probe:
