@@ -114,3 +114,34 @@ def test_unknown_chunking_is_refused():
 
     with pytest.raises(ParamError, match="chunking"):
         T.create(["a", "b"], False, encoder=tiny_encoder(), tokenizer=tiny_tokenizer(), chunking="median")
+
+
+def _long_texts_dataset(words: int):
+    from core.data import Split, TextDataset
+
+    rng = np.random.default_rng(0)
+    vocab = " ".join(TOPICS.values()).split() + FILLER
+
+    def split(n: int) -> Split:
+        return Split([" ".join(rng.choice(vocab, words)) for _ in range(n)], np.arange(n) % len(TOPICS))
+    return TextDataset(name="long", labels=list(TOPICS), train=split(24), validation=split(8), test=split(8))
+
+
+@pytest.mark.parametrize("chunking,expected", [("mean", ch.AUTO_WINDOW_CAP), ("max", ch.AUTO_WINDOW_CAP),
+                                               ("off", 512)])
+def test_automatic_window_of_long_texts_is_capped_when_windows_read_the_rest(chunking, expected):
+    """Texts of ~400 word pieces: the 95% rule asks for 512; with chunking on, training uses at most
+    AUTO_WINDOW_CAP pieces (each step costs what a short text's does) and prediction reads every window; with
+    chunking off the whole 512 is kept (truncation would otherwise lose the rest); a set max_length always wins."""
+    from transformers import BertConfig, BertModel
+
+    cfg = BertConfig(vocab_size=len(tiny_tokenizer()), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=48, max_position_embeddings=512)
+    encoder, data = BertModel(cfg).eval(), _long_texts_dataset(400)
+    model = T.build(data, tiny_params(max_length=0, chunking=chunking), encoder=encoder, tokenizer=tiny_tokenizer())
+    assert model.max_length == expected and model.chunking == chunking
+    short = T.build(_long_texts_dataset(10), tiny_params(max_length=0, chunking=chunking), encoder=encoder,
+                    tokenizer=tiny_tokenizer())
+    assert short.max_length == 16  # short texts keep their own, smaller window
+    assert T.build(data, tiny_params(max_length=256, chunking=chunking), encoder=encoder,
+                   tokenizer=tiny_tokenizer()).max_length == 256

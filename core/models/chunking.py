@@ -10,6 +10,13 @@ probabilities are aggregated per text:
             before chunking existed, which keep it on load so they predict what their metrics say)
 New models default to "mean" (DEFAULT_CHUNKING); texts that fit one window score exactly as without chunking.
 
+Training window: with chunking on, a model whose max_length is left to the data (max_length=0) gets at most
+AUTO_WINDOW_CAP word pieces: it trains on the first window of each long text and reads every window at prediction.
+Without the cap, long documents (95% coverage -> 512) made every optimisation step ~8x the cost of a 64-piece one
+for the same number of steps (the budget counts steps, core.budget): default MiniLM on 1,000 articles of 500-25,000
+characters was estimated at ~45 min on one thread; capped, its steps cost what short texts' do
+(scripts/bench_defaults.py measures both).
+
 Memory stays flat for long texts: windows are run in length-sorted batches of at most WINDOW_TOKENS word pieces
 (a 25,000-character article is ~6,000 pieces = ~13 windows of 512, run 16 at a time).
 Used by core/models/transformer.py (torch) and core/compress/onnx_int8.py (ONNX Runtime).
@@ -27,6 +34,8 @@ DEFAULT_CHUNKING = "mean"
 #: what a model saved without a chunking setting uses (it was trained and scored on truncated texts)
 LEGACY_CHUNKING = "off"
 DEFAULT_STRIDE = 64
+#: largest automatic max_length (word pieces) when chunking is on: see the module docstring
+AUTO_WINDOW_CAP = 128
 #: word pieces per forward batch of windows (rows = WINDOW_TOKENS // max_length)
 WINDOW_TOKENS = 8192
 

@@ -48,8 +48,9 @@ def _params() -> list[Param]:
         Param("lora_dropout", 0.1, "dropout on the LoRA input", min=0.0, max=0.9, advanced=True),
         Param("lora_target_modules", ["query", "value"], "module names that get LoRA adapters "
               "(BERT: query, key, value, dense)", type=list, advanced=True),
-        Param("max_length", 0, "truncation length in word pieces (0 = from the training texts: the smallest of "
-              "16/32/64/128/256/512 covering 95% of them)", min=0, max=8192),
+        Param("max_length", 0, "window in word pieces (0 = from the training texts: the smallest of "
+              "16/32/64/128/256/512 covering 95% of them, at most 128 unless chunking is off: longer texts are "
+              "read as windows)", min=0, max=8192),
         Param("chunking", ch.DEFAULT_CHUNKING, "texts longer than max_length: read as overlapping windows whose "
               "probabilities are averaged (mean) or maxed per class (max), or cut at max_length (off)",
               choices=ch.CHUNKINGS),
@@ -141,10 +142,15 @@ def auto_max_length(texts: Sequence[str], tokenizer: Any, percentile: float = 95
     return int(min(max(n, 16), limit))
 
 
-def _resolve_max_length(dataset: TextDataset, tokenizer: Any, encoder: nn.Module, requested: int) -> int:
+def _resolve_max_length(dataset: TextDataset, tokenizer: Any, encoder: nn.Module, requested: int,
+                        chunking: str = ch.DEFAULT_CHUNKING) -> int:
+    """The model's window in word pieces: `requested`, else the data's suggestion (16/32/.../512 covering 95% of
+    the texts), at most ch.AUTO_WINDOW_CAP when chunking reads longer texts as windows (module docstring there)."""
     limit = int(getattr(encoder.config, "max_position_embeddings", 512) or 512)
     if requested:
         return min(int(requested), limit)
+    if chunking != "off":
+        limit = min(limit, ch.AUTO_WINDOW_CAP)
     try:  # the data module's suggestion (the number the Dataset page shows: 16/32/64/128/... covering 95%)
         from ..data import suggest_max_length
 
@@ -175,14 +181,15 @@ def build(dataset: TextDataset, params: dict[str, Any], *, encoder: nn.Module | 
 
     tokenizer = tokenizer if tokenizer is not None else backbones.load_tokenizer(params["backbone"])
     encoder = encoder if encoder is not None else backbones.load_encoder(params["backbone"])
-    max_length = _resolve_max_length(dataset, tokenizer, encoder, params.get("max_length", 0))
+    chunking = params.get("chunking", ch.DEFAULT_CHUNKING)
+    max_length = _resolve_max_length(dataset, tokenizer, encoder, params.get("max_length", 0), chunking)
     lora = {"r": params["lora_r"], "alpha": params["lora_alpha"], "dropout": params["lora_dropout"],
             "target_modules": list(params["lora_target_modules"])}
     head_opts = {"dropout": params["head_dropout"], "penalty_strength": params["penalty_strength"]}
     return create(
         dataset.labels, dataset.multilabel, backbone=params["backbone"], head=params["head"], mode=params["mode"],
         max_length=max_length, head_opts=head_opts, penalised_words=params.get("penalised_words") or [],
-        lora=lora, encoder=encoder, tokenizer=tokenizer, chunking=params.get("chunking", ch.DEFAULT_CHUNKING),
+        lora=lora, encoder=encoder, tokenizer=tokenizer, chunking=chunking,
         stride=params.get("stride", ch.DEFAULT_STRIDE))
 
 
