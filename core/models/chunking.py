@@ -12,10 +12,11 @@ New models default to "mean" (DEFAULT_CHUNKING); texts that fit one window score
 
 Training window: with chunking on, a model whose max_length is left to the data (max_length=0) gets at most
 AUTO_WINDOW_CAP word pieces: it trains on the first window of each long text and reads every window at prediction.
-Without the cap, long documents (95% coverage -> 512) made every optimisation step ~8x the cost of a 64-piece one
-for the same number of steps (the budget counts steps, core.budget): default MiniLM on 1,000 articles of 500-25,000
-characters was estimated at ~45 min on one thread; capped, its steps cost what short texts' do
-(scripts/bench_defaults.py measures both).
+Without the cap, long documents (95% coverage -> 512) make every optimisation step far dearer for the same number
+of steps (the budget counts steps, core.budget): on 900 synthetic articles of 500-25,000 characters
+(scripts/synthetic_sets.py long5, one thread, load ~4) the pre-flight estimate of default MiniLM was 17.6 s per step
+and 128 min at 512 pieces, 7.0 s and 47 min at 256, 2.8 s and 17.5 min at 128. A window of 128 pieces still holds
+a topic (AG News texts average ~60); prediction averages every window of the text (chunking "mean").
 
 Memory stays flat for long texts: windows are run in length-sorted batches of at most WINDOW_TOKENS word pieces
 (a 25,000-character article is ~6,000 pieces = ~13 windows of 512, run 16 at a time).
