@@ -359,7 +359,7 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     with PeakMemory() as mem, use_precision(cfg.precision) as precision:
         history["precision"] = precision
         step, stop = run_epochs(run, losses.train, evaluate, cfg, history, progress)
-    history["stopped_early"] = bool(stop)
+    history["stopped_early"] = bool(stop) and step < total_steps  # a stop at the last step ran the whole plan
     raw = accelerator.unwrap_model(model)
     best = evaluate.best
     if cfg.restore_best and best.state is not None:
