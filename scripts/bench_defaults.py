@@ -10,7 +10,8 @@ folders of DIR (DIR/artifacts, DIR/cache, DIR/user_data). The run's output goes 
 `uptime`-style load lines; from it the pre-flight estimate the CLI prints first (core.preflight.parse_printed),
 from the artifact's metrics the test accuracy, macro / weighted F1 and the training loop's measured seconds and
 peak RSS. A run whose artifact (NAME = <dataset>-<family>[-m<max_train>]) already exists is not trained again:
-its metrics and log are re-read (resumable). Writes the results as JSON (--out, default DIR/bench/defaults.json)
+its metrics and log are re-read (resumable). A run that stopped before its plan's last step says so in the
+seconds column (the estimate is for the whole plan). Writes the results as JSON (--out, default DIR/bench/defaults.json)
 and prints a markdown table. Synthetic sets for it: scripts/synthetic_sets.py.
 """
 from __future__ import annotations
@@ -119,6 +120,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         est = r.get("estimate") or {}
         secs = f"{_num(est.get('total_seconds'), '.0f')} / {_num(r['train_seconds'], '.0f')} " \
                f"({_num(r['time_ratio'], '.2f')})"
+        if est and r.get("steps") and r["steps"] < est["steps"]:  # the estimate covers the whole plan
+            secs += f", {r['steps']:,} of {est['steps']:,} steps"
         mb = f"{_num(est.get('peak_memory_mb'), ',.0f')} / {_num(r['peak_memory_mb'], ',.0f')} " \
              f"({_num(r['memory_ratio'], '.2f')})"
         load = " / ".join(_num((r.get(k) or [None])[0], ".2f") for k in ("load_before", "load_after"))
