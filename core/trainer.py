@@ -339,8 +339,10 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     scheduler = accelerator.prepare(linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps),
                                                     max(total_steps, 1)))
     run = _Run(accelerator, model, optimizer, scheduler, sampler, loader, steps_per_epoch, total_steps)
+    # an automatic plan is not cut short before its minimum number of steps (a user's epochs are theirs to stop)
     evaluate = Evaluator(dataset.validation, encode, multilabel, losses.hard, cfg.metric, cfg.patience,
-                         cfg.eval_batch_size, device)
+                         cfg.eval_batch_size, device, min_step=min(plan.target_steps, total_steps)
+                         if plan.source == "auto" else 0)
     # training dynamics (core.dynamics): records the training rows' gold probabilities when a recording is open
     evaluate = attach_dynamics(evaluate, dataset.train, encode, multilabel, device)
 
@@ -357,7 +359,7 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     with PeakMemory() as mem, use_precision(cfg.precision) as precision:
         history["precision"] = precision
         step, stop = run_epochs(run, losses.train, evaluate, cfg, history, progress)
-    history["stopped_early"] = bool(stop)
+    history["stopped_early"] = bool(stop) and step < total_steps  # a stop at the last step ran the whole plan
     raw = accelerator.unwrap_model(model)
     best = evaluate.best
     if cfg.restore_best and best.state is not None:

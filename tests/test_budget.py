@@ -68,12 +68,20 @@ def test_early_stopping_restores_the_best_epoch(monkeypatch):
 
     monkeypatch.setattr(trainer_eval, "val_metrics", metrics)
     monkeypatch.setattr(trainer_eval, "predict_logits", predict)
+    # a rule whose minimum (60 steps) falls inside the plan: the toy set has ~10 steps an epoch
+    monkeypatch.setitem(budget.RULES, "default", budget.FamilyRule(min_steps=60, min_epochs=8, max_epochs=30))
     ds = toy_dataset(160)
     model, tok = _setup(ds)
     cfg = LoopConfig(epochs=0, evals_per_epoch=0, batch_size=16, lr=0.05, patience=2)  # auto budget
     h = train_loop(model, tok.encode, ds, cfg)
-    assert h["budget"]["source"] == "auto" and h["budget"]["epochs"] > 4  # the plan allowed far more epochs
-    assert h["stopped_early"] and len(h["evals"]) == 4  # best at eval 2, then 2 without improvement
+    plan = h["budget"]
+    assert plan["source"] == "auto" and plan["epochs"] > 4  # the plan allowed far more epochs
+    # best at eval 2; patience ran out at eval 4, but an automatic plan runs its minimum steps first and then
+    # stops at the first evaluation after them
+    first_after = next(i for i, e in enumerate(h["evals"]) if e["step"] >= plan["target_steps"])
+    assert h["stopped_early"] and len(h["evals"]) == first_after + 1 > 4
+    assert h["evals"][-1]["step"] >= plan["target_steps"] > h["evals"][-2]["step"]
+    assert h["total_steps"] > h["evals"][-1]["step"]  # it did stop before the plan's end
     assert h["best_step"] == h["evals"][1]["step"] and h["best_epoch"] == h["evals"][1]["epoch"] == 2.0
     final = model.state_dict()
     assert all(torch.equal(final[k], seen[1][k]) for k in final)
@@ -136,3 +144,16 @@ def test_accumulated_pieces_give_the_gradient_of_one_big_batch():
     assert loss_acc == pytest.approx(loss_full, rel=1e-5)
     for name in full:
         torch.testing.assert_close(acc[name], full[name], rtol=1e-5, atol=1e-7)
+
+
+def test_a_tie_on_the_metric_is_broken_by_the_validation_loss():
+    """Small validation sets tie on accuracy / F1; a tie with a lower validation loss is an improvement (kept,
+    patience reset), a tie with a higher loss is not."""
+    best = trainer_eval._Best("f1_macro")
+    model = torch.nn.Linear(2, 2)
+    best.keep(model, 0.9, 10, loss=0.30)
+    assert best.better(0.9, 0.25) and not best.better(0.9, 0.35) and not best.better(0.89, 0.01)
+    assert best.better(0.91, 0.99)
+    by_loss = trainer_eval._Best("val_loss")
+    by_loss.keep(model, 0.3, 10, loss=0.3)
+    assert by_loss.better(0.2) and not by_loss.better(0.3)
