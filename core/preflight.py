@@ -11,6 +11,9 @@ batches; the model is then discarded. It reads only the loop's public contract:
               largest batch the run will see: bytes per token = the steps' RSS growth over their padded tokens
               (input ids seen by the embedding layers), times the tokens of the largest batch
               (batch_size x min(max_length, longest text in characters x tokens per character)).
+  * coverage  families with a pretrained vocabulary (a `vocabulary_coverage(dataset, params)` hook, e.g. the
+              transformer family) also measure how well it covers the training texts (core.coverage): pieces per
+              word, unknown pieces, the language, and a plain warning with a recommendation when it is poor.
 `check_memory` refuses (ParamError with the numbers) when the run needs more than the machine's free memory.
 Families without an optimisation loop (TF-IDF, ensembles) have no estimate (ParamError).
 """
@@ -50,6 +53,7 @@ class Estimate:
     largest_batch_tokens: int
     warmup_seconds: float
     details: dict[str, Any] = field(default_factory=dict)
+    coverage: dict[str, Any] | None = None  # core.coverage.Coverage.as_dict() for families with the hook
 
     @property
     def needed_mb(self) -> float:
@@ -64,7 +68,7 @@ class Estimate:
                 f"+ validation {self.eval_seconds:.0f} s = about {_duration(self.total_seconds)}",
                 f"  peak memory about {self.peak_memory_mb:,.0f} MB (largest batch {self.largest_batch_tokens:,} "
                 f"tokens); free now {self.free_memory_mb:,.0f} MB; measured in a {self.warmup_steps}-step warm-up "
-                f"({self.warmup_seconds:.1f} s)"]
+                f"({self.warmup_seconds:.1f} s)"] + ([f"  {self.coverage['message']}"] if self.coverage else [])
 
 
 def _duration(s: float) -> str:
@@ -172,6 +176,8 @@ def estimate(dataset: Any, kind: str, params: dict[str, Any] | None = None, max_
         fam.check_params(dict(resolved))
     ds = apply_max_train(dataset, max_train) if isinstance(dataset, TextDataset) else \
         load_dataset(dataset, max_train=max_train)
+    coverage_hook = getattr(fam, "vocabulary_coverage", None)
+    coverage = coverage_hook(ds, dict(resolved)) if coverage_hook else None
     start_mb = psutil.Process().memory_info().rss / MB
     probe = _Probe(warmup)
     sampler = threading.Thread(target=probe.sample, daemon=True)
@@ -189,7 +195,9 @@ def estimate(dataset: Any, kind: str, params: dict[str, Any] | None = None, max_
     warm_s = time.perf_counter() - t0
     if not probe.times:
         raise ParamError(f"{kind}: the warm-up ran no optimisation step (empty training split?)")
-    return _extrapolate(kind, ds, resolved, probe, start_mb, warm_s)
+    est = _extrapolate(kind, ds, resolved, probe, start_mb, warm_s)
+    est.coverage = coverage
+    return est
 
 
 def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, start_mb: float,

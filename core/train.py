@@ -26,6 +26,9 @@ from .progress import ProgressCallback, null_progress
 
 #: Texts per predict_proba call when scoring the test split (bounded memory, visible progress).
 EVAL_CHUNK = 512
+#: train_info entries copied into the manifest: the pretrained start init_embeddings picked (language, source,
+#: coverage) and a backbone's vocabulary coverage of the training texts (core.coverage); shown on Train
+MANIFEST_INFO = ("embedding_init", "backbone_coverage")
 
 
 def predict_in_chunks(
@@ -173,8 +176,8 @@ def run(
         "train_info": train_info,
     }
     config = {**resolved, "max_train": max_train}
-    # what init_embeddings=auto chose (language, source, coverage): recorded in the manifest, shown on Train
-    manifest_extra = {"embedding_init": train_info["embedding_init"]} if "embedding_init" in train_info else None
+    # what init_embeddings=auto chose and how well a pretrained backbone's vocabulary covers the texts (core.coverage)
+    manifest_extra = {k: train_info[k] for k in MANIFEST_INFO if k in train_info} or None
     files = recorded.files() if recorded is not None else None  # training dynamics (dynamics.npz + .json)
     try:
         return finish(model, ds, name, config=config, extra_metrics=extra, progress=progress, tune_thresholds=True,

@@ -96,3 +96,26 @@ def test_auto_on_other_languages_starts_at_random():
     assert matrix is None and rec["source"] == "none" and rec["language"] is None
     assert rec["description"] == "auto → no supported language, random start"
     assert describe("auto", "minilm-l6", "en") == "auto → English, MiniLM word pieces"
+
+
+@pytest.mark.parametrize("texts, init, kind", [
+    (RUSSIAN, "auto", "word"),    # navec holds whole words: a word vocabulary finds twice as many vectors as BPE
+    (ENGLISH, "auto", "bpe"),     # MiniLM spells any piece in its own word pieces: English keeps BPE, as before
+    (FRENCH, "auto", "bpe"), (RUSSIAN, "none", "bpe"), (ENGLISH, "navec", "word"),
+])
+def test_tokenizer_auto_follows_the_pretrained_start(texts, init, kind):
+    from core.models.embedding_init import resolve_source, tokenizer_kind
+
+    source, _ = resolve_source(init, texts)
+    assert tokenizer_kind("auto", source) == kind
+    assert tokenizer_kind("bpe", source) == "bpe"  # an explicit tokenizer always wins
+
+
+def test_default_rnn_on_russian_builds_a_word_vocabulary_for_navec():
+    fam = family("rnn")
+    assert resolve(fam.PARAMS, {})["tokenizer"] == "auto"
+    settings = {k: v for k, v in SMALL.items() if k != "tokenizer"}
+    model, info = fam.fit(russian_dataset(), resolve(fam.PARAMS, settings))
+    assert info["tokenizer"] == model.tokenizer.kind == "word"
+    rec = info["embedding_init"]
+    assert rec["tokenizer"] == "word" and rec["source"] == "navec" and rec["coverage"] > 0.85  # all but <pad> <unk> <cls>

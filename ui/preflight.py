@@ -26,6 +26,11 @@ def estimate_panel(dataset: str, kind: str, settings: dict[str, Any], max_train:
                     help=f"free now: {est['free_memory_mb']:,.0f} MB")
         st.caption(f"Measured in a {est['warmup_steps']}-step warm-up ({est['warmup_seconds']:.0f} s) on real "
                    f"batches; largest batch {est['largest_batch_tokens']:,} tokens.")
+        coverage = est.get("coverage")  # core.coverage: a pretrained vocabulary's fit to these texts
+        if coverage and coverage["poor"]:
+            st.warning(coverage["message"][:1].upper() + coverage["message"][1:], icon=":material/translate:")
+        elif coverage:
+            st.caption(coverage["message"][:1].upper() + coverage["message"][1:])
         if est["needed_mb"] > est["free_memory_mb"]:
             st.error(f"This run needs about {est['needed_mb']:,.0f} MB but only {est['free_memory_mb']:,.0f} MB "
                      "are free: training will be refused. Lower batch_size or max_length, or train on fewer rows.",

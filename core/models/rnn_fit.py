@@ -12,7 +12,7 @@ from ..progress import ProgressCallback
 from ..tokenization import build_tokenizer
 from ..trainer import loop_config, loop_params, seed_everything, train_loop
 from .embedding_init import CHOICES as EMBEDDING_CHOICES
-from .embedding_init import initial_embeddings
+from .embedding_init import initial_embeddings, resolve_source, tokenizer_kind
 from .rnn import AGGREGATIONS, CELLS, CLASSIFIER, DESCRIPTION, KIND, TITLE, RNNClassifier, RNNNet
 from .torch_base import tokenizer_params
 
@@ -30,10 +30,11 @@ OWN_PARAMS: list[Param] = [
           "to their size (384 / 300); works offline", choices=EMBEDDING_CHOICES),
     Param("hidden_dim", 128, "recurrent state size (per direction)", min=8, max=2048),
     Param("dropout", 0.3, "dropout on embeddings, between layers and in the head", min=0.0, max=0.9),
-    *tokenizer_params(max_length_limit=2048),
+    *tokenizer_params(max_length_limit=2048, auto=True),
 ]
 # defaults from an AG News grid of one-change-at-a-time variants (core/experiments.py): a one-direction GRU
-# with attention pooling over BPE tokens gave the best accuracy per second of the recurrent variants; epochs
+# with attention pooling over BPE tokens gave the best accuracy per second of the recurrent variants (tokenizer=auto
+# keeps BPE there; under navec word vectors it builds a word vocabulary: embedding_init.TOKENIZER); epochs
 # come from core.budget (at least 6, more for small data and many classes); 128 x 256 tokens per pass
 PARAMS: list[Param] = OWN_PARAMS + loop_params(epochs=0, evals_per_epoch=0, batch_size=128, lr=4e-3,
                                                weight_decay=0.0, warmup_ratio=0.03, patience=3,
@@ -46,13 +47,16 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
     `soft_targets` / `alpha` / `temperature` are passed to the loop (distillation into an RNN)."""
     cfg = loop_config(params)
     seed_everything(cfg.seed)
-    tok = build_tokenizer(params["tokenizer"], dataset.train.texts, min_freq=params["min_freq"],
+    choice = params.get("init_embeddings", "none")
+    source = resolve_source(choice, dataset.train.texts)  # the pretrained start decides tokenizer=auto
+    kind = tokenizer_kind(params["tokenizer"], source[0])
+    tok = build_tokenizer(kind, dataset.train.texts, min_freq=params["min_freq"],
                           max_size=params["max_vocab"], vocab_size=params["bpe_vocab_size"],
                           lowercase=params["lowercase"], max_length=params["max_length"])
     net_config = {k: params[k] for k in ("cell", "num_layers", "bidirectional", "aggregation", "embed_dim",
                                          "hidden_dim", "dropout")}
     net_config.update(vocab_size=tok.vocab_size, n_labels=dataset.n_labels)
-    init, init_record = initial_embeddings(params.get("init_embeddings", "none"), tok, dataset.train.texts)
+    init, init_record = initial_embeddings(choice, tok, dataset.train.texts, resolved=source)
     if init is not None:
         net_config["embed_dim"] = int(init.shape[1])
     net = RNNNet(**net_config)

@@ -144,10 +144,14 @@ def torch_gradient_target(net: torch.nn.Module, encode: Encode, embedding: torch
                           keep_ids=tuple(int(i) for i in special if i is not None))
 
 
-def tokenizer_params(max_length_limit: int) -> list[Param]:
-    """Settings of the `core.tokenization` tokenizer a from-scratch family trains (RNN, scratch transformer)."""
+def tokenizer_params(max_length_limit: int, auto: bool = False) -> list[Param]:
+    """Settings of the `core.tokenization` tokenizer a from-scratch family trains (RNN, scratch transformer).
+    `auto`: families with pretrained starts default to tokenizer=auto (core.models.embedding_init.tokenizer_kind)."""
+    kind = (Param("tokenizer", "auto", "auto = the vocabulary the pretrained start fits (word for navec word "
+                  "vectors, else byte-pair encoding), or bpe / word", choices=("auto", "bpe", "word")) if auto else
+            Param("tokenizer", "bpe", "byte-pair encoding or word vocabulary", choices=("bpe", "word")))
     return [
-        Param("tokenizer", "bpe", "byte-pair encoding or word vocabulary", choices=("bpe", "word")),
+        kind,
         Param("min_freq", 2, "minimum count of a word (word tokenizer) or of a merge (BPE) in the training split",
               min=1, advanced=True),
         Param("max_vocab", 30000, "word tokenizer: maximum vocabulary size", min=100, max=1_000_000, advanced=True),

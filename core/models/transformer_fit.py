@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from ..coverage import backbone_coverage, measure
 from ..data import TextDataset
 from ..errors import ParamError
 from ..params import Param
@@ -29,7 +30,7 @@ from .transformer import (
 )
 
 __all__ = ["KIND", "TITLE", "DESCRIPTION", "PARAMS", "CLASSIFIER", "AUTO_LR", "create", "build", "train", "fit",
-           "auto_max_length"]
+           "auto_max_length", "vocabulary_coverage"]
 
 #: learning rate used when `lr` is 0 (auto), per mode
 AUTO_LR = {"full": 5e-5, "frozen": 1e-2, "lora": 2e-3}
@@ -225,6 +226,13 @@ def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback
     progress(0, 1, f"model: loading backbone {params['backbone']}")
     seed_everything(int(params.get("seed", 0)))
     model = build(dataset, params)
+    coverage = measure(model.tokenizer, dataset.train.texts, params["backbone"])
     info = train(model, dataset, params, progress)
+    info["backbone_coverage"] = coverage.as_dict()  # recorded in the manifest (core.train)
     model.finalize()
     return model, info
+
+
+def vocabulary_coverage(dataset: TextDataset, params: dict[str, Any]) -> dict[str, Any]:
+    """Pre-flight hook (core.preflight): how well the backbone's vocabulary covers the training texts."""
+    return backbone_coverage(params["backbone"], dataset.train.texts).as_dict()
