@@ -4,9 +4,12 @@ Torch's default (one thread per core) is the worst choice on a shared machine: w
 a GRU training ran 6x slower, and under load 2 threads were 2x slower per step than 1 (threads spin-wait on each
 other's time slices). So a job takes the cores that are *free when it starts*:
 
-    busy    = max(1-minute load average, processes running right now (other than this one),
+    busy    = max(processes running right now (other than this one, sampled over ~0.3 s),
                   the lab's other running background jobs (core.jobs))
     threads = max(1, usable cores - round(busy))
+
+The 1-minute load average is recorded but not counted: it lags. A job that ended 20 s ago still reads ~0.9, which
+gave the demo zoo, started right after a training run on an idle machine, one thread of two for its whole run.
 
 Overrides, strongest first: an explicit `threads` (the `threads` training parameter, `--threads N` on the command
 line), then $TEXTLAB_THREADS. The automatic choice is computed once per process (when the job starts; later in the
@@ -46,13 +49,13 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def free_threads(cores: int, load: float = 0.0, running: float = 0.0, lab_jobs: int = 0) -> int:
+def free_threads(cores: int, running: float = 0.0, lab_jobs: int = 0) -> int:
     """The policy itself: cores minus the busiest estimate of other work, at least 1."""
-    busy = max(float(load), float(running), float(lab_jobs))
+    busy = max(float(running), float(lab_jobs))
     return max(1, int(cores) - int(round(busy)))
 
 
-def running_now(samples: int = 5, interval: float = 0.02) -> float:
+def running_now(samples: int = 15, interval: float = 0.02) -> float:
     """Mean number of runnable processes other than this one (/proc/loadavg field 4 'running/total', which
     counts the reader itself), over `samples` reads; 0 where /proc is missing."""
     counts = []
@@ -97,7 +100,7 @@ def measure_policy() -> ThreadChoice:
     cores = usable_cores()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     running, jobs = running_now(), other_lab_jobs()
-    return ThreadChoice(free_threads(cores, load, running, jobs), "policy", cores, round(load, 2),
+    return ThreadChoice(free_threads(cores, running, jobs), "policy", cores, round(load, 2),
                         round(running, 2), jobs)
 
 

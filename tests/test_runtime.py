@@ -17,11 +17,11 @@ from tests.test_trainer import _setup, toy_dataset
 
 # ------------------------------------------------------------------------------------------------ threads
 def test_free_threads_subtracts_the_busiest_estimate():
-    assert threads.free_threads(2, load=0.1) == 2
-    assert threads.free_threads(2, load=1.0) == 1
-    assert threads.free_threads(8, load=0.2, running=3.0) == 5
-    assert threads.free_threads(8, load=1.0, lab_jobs=2) == 6
-    assert threads.free_threads(2, load=14.0) == 1  # never below one
+    assert threads.free_threads(2, running=0.1) == 2
+    assert threads.free_threads(2, running=1.0) == 1
+    assert threads.free_threads(8, running=3.0) == 5
+    assert threads.free_threads(8, running=1.0, lab_jobs=2) == 6
+    assert threads.free_threads(2, running=14.0) == 1  # never below one
 
 
 @pytest.fixture
@@ -37,10 +37,18 @@ def fresh_policy(monkeypatch, tmp_path):
 def test_policy_takes_fewer_threads_under_a_fake_load(fresh_policy, monkeypatch):
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert threads.measure_policy().threads == 4
-    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.6, 1.0, 1.0))
+    monkeypatch.setattr(threads, "running_now", lambda: 2.6)
     choice = threads.thread_choice()
-    assert (choice.threads, choice.source, choice.load) == (1, "policy", 2.6)
+    assert (choice.threads, choice.source, choice.running) == (1, "policy", 2.6)
     assert threads.thread_choice() is choice  # measured once per process: the job's own load never counts
+
+
+def test_a_lagging_load_average_of_a_finished_job_does_not_cost_a_core(fresh_policy, monkeypatch):
+    """A job that ended seconds ago leaves the 1-minute load average near 1 while nothing runs: all cores are
+    free (the zoo, started like that, ran on one thread of two)."""
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.94, 1.6, 2.2))
+    choice = threads.measure_policy()
+    assert (choice.threads, choice.load) == (4, 0.94)
 
 
 def test_policy_counts_the_labs_other_running_jobs(fresh_policy, monkeypatch):
