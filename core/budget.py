@@ -15,8 +15,9 @@ The rule (one place, documented here, recorded in every model's history as `budg
 
 Early stopping (patience, counted in evaluations) restores the best validation state, so a generous epoch count
 costs time only while validation still improves. An automatic plan is never stopped before `target_steps` (the
-floor above): small validation sets are noisy early on, and a tie on the metric is broken by the validation loss. Learning rates: a freshly initialised head trains at
-`head_lr(lr)` = max(lr, HEAD_LR_FLOOR) (a 1e-3 head on a 5e-5 encoder), warm-up is `warmup_ratio` of the steps.
+floor above): small validation sets are noisy early on, and a tie on the metric is broken by the validation loss.
+Learning rates: a freshly initialised head trains at `head_lr(lr)` = max(lr, HEAD_LR_FLOOR) (a 1e-3 head on a 5e-5
+encoder), warm-up is `warmup_ratio` of the steps.
 """
 from __future__ import annotations
 

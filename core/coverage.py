@@ -46,13 +46,6 @@ class Coverage:
         return asdict(self)
 
 
-def _sample(texts: Sequence[str], sample: int, seed: int) -> list[str]:
-    texts = [str(t) for t in texts]
-    if len(texts) > sample:
-        texts = [texts[i] for i in np.random.default_rng(seed).choice(len(texts), sample, replace=False)]
-    return texts
-
-
 def advice(language: str | None) -> str:
     """What to train instead, for texts detected as `language` (core.language code or None)."""
     from .language import NAMES
@@ -67,9 +60,9 @@ def advice(language: str | None) -> str:
 def measure(tokenizer: Any, texts: Sequence[str], backbone: str = "", sample: int = SAMPLE,
             seed: int = 0) -> Coverage:
     """Coverage of `texts` (a seeded sample of at most `sample`) by a Hugging Face `tokenizer`."""
-    from .language import NAMES, detect_language
+    from .language import NAMES, detect_language, sample_texts
 
-    texts = _sample(texts, sample, seed)
+    texts = sample_texts(texts, sample, seed)
     ids = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"] if texts else []
     pieces = np.array([len(x) for x in ids], dtype=float)
     words = sum(len(_WORD.findall(t)) for t in texts)

@@ -46,11 +46,17 @@ class Detection:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
-def detect_language(texts: Sequence[str], sample: int = SAMPLE, seed: int = 0) -> Detection:
-    """Detect the language of `texts` from a seeded sample of at most `sample` of them (see the module rule)."""
-    texts = list(texts)
+def sample_texts(texts: Sequence[str], sample: int = SAMPLE, seed: int = 0) -> list[str]:
+    """A seeded sample of at most `sample` of `texts` (all of them, in order, when there are no more), as str."""
+    texts = [str(t) for t in texts]
     if len(texts) > sample:
         texts = [texts[i] for i in np.random.default_rng(seed).choice(len(texts), sample, replace=False)]
+    return texts
+
+
+def detect_language(texts: Sequence[str], sample: int = SAMPLE, seed: int = 0) -> Detection:
+    """Detect the language of `texts` from a seeded sample of at most `sample` of them (see the module rule)."""
+    texts = sample_texts(texts, sample, seed)
     joined = " ".join(str(t) for t in texts)
     cyr, lat = len(_CYRILLIC.findall(joined)), len(_LATIN.findall(joined))
     letters = sum(1 for ch in joined if ch.isalpha())

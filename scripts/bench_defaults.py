@@ -6,7 +6,7 @@ the measured time and memory.
 
 Each (dataset, family) is trained with the family's DEFAULT settings by `python -m core train --dataset ...
 [--test-file TEST.csv] --model FAMILY --threads N` in its own process (so its memory is its own), with the lab
-folders of DIR (DIR/artifacts, DIR/cache, DIR/user_data). The run's output goes to DIR/bench/logs/NAME.log between
+folders of DIR (DIR/artifacts, DIR/cache, DIR/user_data, DIR/jobs). The run's output goes to DIR/bench/logs/NAME.log between
 `uptime`-style load lines; from it the pre-flight estimate the CLI prints first (core.preflight.parse_printed),
 from the artifact's metrics the test accuracy, macro / weighted F1 and the training loop's measured seconds and
 peak RSS. A run whose artifact (NAME = <dataset>-<family>[-m<max_train>]) already exists is not trained again:
@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts.bench_training import _load  # noqa: E402  (the load line every bench prints)
+from tests.browser_utils import lab_env as lab_folders  # noqa: E402  (the lab's writable folders under one root)
 
 FAMILIES = ("tfidf", "transformer")
 _LOAD = re.compile(r"^# load (before|after): (.*)$", re.M)
@@ -38,8 +39,7 @@ _NUM = re.compile(r"\d+\.\d+")
 
 def lab_env(lab: Path) -> dict[str, str]:
     """The environment of a run in lab folder `lab` (offline, no progress bars)."""
-    return {**os.environ, "TEXTLAB_ARTIFACTS_DIR": str(lab / "artifacts"), "TEXTLAB_CACHE_DIR": str(lab / "cache"),
-            "TEXTLAB_USER_DATA_DIR": str(lab / "user_data"), "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+    return {**os.environ, **lab_folders(lab), "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1"}
 
 
@@ -135,7 +135,7 @@ def bench(lab: Path, datasets: list[tuple[str, str | None]], families: list[str]
           max_train: int | None = None) -> list[dict[str, Any]]:
     """Train (or re-read) every (dataset, family) one after the other; returns the result rows."""
     env = lab_env(lab)
-    os.environ.update({k: env[k] for k in ("TEXTLAB_ARTIFACTS_DIR", "TEXTLAB_CACHE_DIR", "TEXTLAB_USER_DATA_DIR")})
+    os.environ.update(lab_folders(lab))
     from core.artifacts import get_artifact
     from core.errors import ArtifactError
 
