@@ -11,7 +11,7 @@ import torch
 import core.trainer_eval as trainer_eval
 from core import budget
 from core.budget import plan_budget
-from core.models.token_budget import take, token_pieces
+from core.models.token_budget import WIDTH_MULTIPLE, padded_width, take, token_pieces
 from core.trainer import LoopConfig, _update, train_loop
 from tests.test_trainer import _setup, toy_dataset
 
@@ -107,14 +107,24 @@ def test_token_pieces_never_exceed_the_budget_and_cover_every_row_once(max_token
     pieces = token_pieces(batch, max_tokens)
     rows = torch.cat([r for r, _ in pieces]).sort().values
     assert torch.equal(rows, torch.arange(32))
+    batch_width = batch["attention_mask"].shape[1]
     for r, width in pieces:
         part = take(batch, r, width)
-        assert part["input_ids"].shape == (len(r), width) and int(part["attention_mask"].sum(1).max()) == width
+        longest = int(part["attention_mask"].sum(1).max())
+        # each piece is cut to its own longest row rounded up to WIDTH_MULTIPLE (few shapes), never past the batch
+        assert part["input_ids"].shape == (len(r), width) and width == padded_width(longest, batch_width)
+        assert width % WIDTH_MULTIPLE == 0 or width == batch_width
         assert len(r) * width <= max_tokens or len(r) == 1  # a single text longer than the budget runs alone
         assert torch.equal(part["_labels"], batch["_labels"][r])
     if 32 * max(lengths) > max_tokens:
         assert len(pieces) > 1
     assert token_pieces(batch, 0)[0][0].tolist() == list(range(32))  # 0 = no limit: one piece
+
+
+def test_padded_width_rounds_up_within_the_cap():
+    assert [padded_width(n, 128) for n in (1, 8, 9, 100, 121, 128)] == [8, 8, 16, 104, 128, 128]
+    assert padded_width(61, 62) == 62 and padded_width(70, 64) == 70  # the cap bounds rounding, never truncates
+    assert padded_width(10, 100, multiple=1) == 10
 
 
 def _run_for(model: torch.nn.Module) -> SimpleNamespace:

@@ -132,6 +132,27 @@ def test_save_load_same_probabilities(data, tmp_path):
     assert loaded.predict_proba(texts).sum(1) == pytest.approx(np.ones(len(texts)), abs=1e-5)
 
 
+@pytest.mark.parametrize("head", ["cls", "mean", "attention"])
+def test_batches_are_padded_to_a_multiple_of_8_without_changing_predictions(data, monkeypatch, head):
+    from core.models.token_budget import WIDTH_MULTIPLE
+
+    model, _ = _build(data, head=head, penalised_words=["market"] if head == "attention" else [])
+    model.net.eval()
+    texts = ["Market", "the market says no", data.test.texts[0], "war " * 40]  # 3 .. 32 (= max_length) pieces
+    for i in range(len(texts)):
+        batch = model.encode(texts[:i + 1])
+        longest = int(batch["attention_mask"].sum(1).max())
+        assert batch["input_ids"].shape[1] == min(-(-longest // WIDTH_MULTIPLE) * WIDTH_MULTIPLE, model.max_length)
+        assert batch.get("penalty_mask", batch["input_ids"]).shape == batch["input_ids"].shape
+    batch = model.encode(texts[:3])
+    assert batch["input_ids"].shape[1] % WIDTH_MULTIPLE == 0 and not batch["attention_mask"][:, -1].any()
+    monkeypatch.setattr(T, "WIDTH_MULTIPLE", 1)  # plain dynamic padding: the longest text sets the width
+    exact = model.encode(texts[:3])
+    assert exact["input_ids"].shape[1] < batch["input_ids"].shape[1]
+    with torch.no_grad():
+        torch.testing.assert_close(model.net(**batch), model.net(**exact), atol=1e-5, rtol=1e-5)
+
+
 def test_penalty_mask_marks_every_piece_of_listed_words(data):
     model, _ = _build(data, head="attention", penalised_words=["markets", "says"])
     batch = model.encode(["The markets says no", "nothing here"])
