@@ -10,7 +10,9 @@ batches; the model is then discarded. It reads only the loop's public contract:
   * memory    the process's peak RSS during the warm-up (sampled every 5 ms), plus the activations of the
               largest batch the run will see: bytes per token = the steps' RSS growth over their padded tokens
               (input ids seen by the embedding layers), times the tokens of the largest batch
-              (batch_size x min(max_length, longest text in characters x tokens per character)).
+              (batch_size x min(max_length, longest text in characters x tokens per character)),
+              plus the copy of the best validation state the loop keeps from its first evaluation on (the
+              trainable weights and buffers, core.trainer_eval; the warm-up stops before any evaluation).
   * coverage  families with a pretrained vocabulary (a `vocabulary_coverage(dataset, params)` hook, e.g. the
               transformer family) also measure how well it covers the training texts (core.coverage): pieces per
               word, unknown pieces, the language, and a plain warning with a recommendation when it is poor.
@@ -109,6 +111,7 @@ class _Probe:
         self.starts: list[float] = []    # RSS (MB) when each step began
         self._proc = psutil.Process()
         self._cur = (0, 0, 0)
+        self.model: Any = None           # the first module trained: the whole network (its forward runs first)
         self._peak = 0.0
         self._t = 0.0
         self._stop = threading.Event()
@@ -123,6 +126,8 @@ class _Probe:
     def hook(self, module: Any, args: tuple) -> None:
         import torch
 
+        if self.model is None and torch.is_grad_enabled():
+            self.model = module
         if not isinstance(module, torch.nn.Embedding) or not args or not torch.is_tensor(args[0]):
             return
         ids = args[0]
@@ -231,7 +236,8 @@ def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, star
     idx = range(1, len(probe.peaks)) if len(probe.peaks) > 1 else range(len(probe.peaks))
     per_token = max(max((probe.peaks[i] - probe.starts[i]) / max(probe.tokens[i], 1) for i in idx), 0.0)
     at_peak = int(np.argmax(probe.peaks))
-    peak = max(probe.peaks) + per_token * max(0, largest - probe.tokens[at_peak])
+    kept = _kept_state_mb(probe.model) if len(ds.validation) else 0.0
+    peak = max(probe.peaks) + per_token * max(0, largest - probe.tokens[at_peak]) + kept
     return Estimate(
         kind=kind, steps=steps, seconds_per_step=round(per_step, 4), train_seconds=round(per_step * steps, 1),
         eval_seconds=round(float(eval_s), 4), total_seconds=round(float(per_step * steps + eval_s), 1),
@@ -240,7 +246,16 @@ def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, star
         largest_batch_tokens=largest, warmup_seconds=round(warm_s, 1),
         details={"steps_per_epoch": steps_per_epoch, "evaluations": n_evals, "tokens_per_char": round(per_char, 4),
                  "step_seconds": [round(t, 4) for t in probe.times], "step_tokens": probe.tokens,
-                 "step_peak_mb": [round(p, 1) for p in probe.peaks], "mb_per_1k_tokens": round(per_token * 1e3, 3)})
+                 "step_peak_mb": [round(p, 1) for p in probe.peaks], "mb_per_1k_tokens": round(per_token * 1e3, 3),
+                 "best_state_mb": round(kept, 3)})
+
+
+def _kept_state_mb(model: Any) -> float:
+    """MB of the best-validation copy core.trainer_eval keeps: trainable parameters + buffers of `model`."""
+    if model is None:
+        return 0.0
+    tensors = [p for p in model.parameters() if p.requires_grad] + list(model.buffers())
+    return sum(t.numel() * t.element_size() for t in tensors) / MB
 
 
 def check_memory(est: Estimate, force: bool = False) -> None:

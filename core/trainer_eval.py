@@ -69,8 +69,18 @@ class _Best:
         return value > self.value
 
     def keep(self, model: torch.nn.Module, value: float, step: int, loss: float | None = None) -> None:
+        """Copy the trainable state; later improvements overwrite the kept tensors in place, so the run holds
+        one copy (cloning anew held two at once, and every new allocation fragmented the heap further)."""
         frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
-        self.state = {k: v.detach().clone() for k, v in model.state_dict().items() if k not in frozen}
+        state = {k: v.detach() for k, v in model.state_dict().items() if k not in frozen}
+        kept = self.state
+        if kept is not None and kept.keys() == state.keys() and all(
+                kept[k].shape == v.shape and kept[k].dtype == v.dtype for k, v in state.items()):
+            for k, v in state.items():
+                kept[k].copy_(v)
+        else:
+            self.state = None  # release the old copy before making the new one
+            self.state = {k: v.clone() for k, v in state.items()}
         self.value, self.step, self.loss = value, step, loss
 
     def restore(self, model: torch.nn.Module) -> None:

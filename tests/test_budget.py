@@ -167,3 +167,24 @@ def test_a_tie_on_the_metric_is_broken_by_the_validation_loss():
     by_loss = trainer_eval._Best("val_loss")
     by_loss.keep(model, 0.3, 10, loss=0.3)
     assert by_loss.better(0.2) and not by_loss.better(0.3)
+
+
+def test_the_best_state_is_one_copy_overwritten_in_place_and_restored():
+    """A later improvement overwrites the kept tensors (no second copy, no new allocations); restore brings
+    back the latest kept weights; frozen parameters are never copied."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    model[0].weight.requires_grad_(False)
+    best = trainer_eval._Best("f1_macro")
+    best.keep(model, 0.5, 1)
+    assert "0.weight" not in best.state
+    kept = {k: v.data_ptr() for k, v in best.state.items()}
+    with torch.no_grad():
+        model[1].weight.add_(1.0)
+    best.keep(model, 0.6, 2)
+    assert {k: v.data_ptr() for k, v in best.state.items()} == kept  # the same storage, new values
+    wanted = model[1].weight.detach().clone()
+    with torch.no_grad():
+        model[1].weight.zero_()
+    best.restore(model)
+    assert torch.equal(model[1].weight, wanted) and best.step == 2

@@ -32,7 +32,7 @@ def test_estimate_counts_the_trainers_steps_and_measures_the_warmup():
 
     est = preflight.estimate(toy_dataset(), "rnn", SMALL, warmup=4)
     fam = family("rnn")
-    _, info = fam.fit(toy_dataset(), resolve(fam.PARAMS, SMALL))
+    clf, info = fam.fit(toy_dataset(), resolve(fam.PARAMS, SMALL))
     assert est.steps == info["history"]["total_steps"] == 3 * 14  # 210 rows / 16 per batch, 3 epochs
     assert est.warmup_steps == 4 and est.seconds_per_step > 0
     assert est.total_seconds >= est.train_seconds == pytest.approx(est.seconds_per_step * est.steps, abs=0.06)
@@ -40,6 +40,10 @@ def test_estimate_counts_the_trainers_steps_and_measures_the_warmup():
     assert est.peak_memory_mb >= est.start_memory_mb > 0 and est.largest_batch_tokens >= max(est.details["step_tokens"])
     assert all(t > 0 for t in est.details["step_tokens"])  # the embedding inputs were seen
     assert "optimisation steps" in est.lines()[0]
+    # the loop keeps a copy of the best validation state from its first evaluation on: counted in the peak
+    kept = sum(t.numel() * t.element_size() for t in [*clf.net.parameters(), *clf.net.buffers()]) / 1e6
+    assert est.details["best_state_mb"] == pytest.approx(kept, abs=1e-3) and kept > 0
+    assert est.peak_memory_mb >= max(est.details["step_peak_mb"]) + kept - 0.1
 
 
 def test_memory_refusal_names_the_numbers():
