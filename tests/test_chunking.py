@@ -83,6 +83,12 @@ def test_windows_overlap_by_stride_and_batch_under_the_token_budget(monkeypatch)
     monkeypatch.setattr(ch, "WINDOW_TOKENS", 48)
     sizes = [len(rows) for rows, arrays in ch.batches(w, 16, 0)]
     assert max(sizes) == 3 and sum(sizes) == len(w)
+    # a batch of short windows is padded to a multiple of 8 pieces (few shapes per run), never past max_length
+    w = ch.windows(tok, ["war", "game team win", " ".join(["game"] * 12)], max_length=32, stride=4)
+    assert [len(ids) for ids in w.input_ids] == [3, 5, 14]
+    widths = [arrays["input_ids"].shape[1] for _, arrays in ch.batches(w, 32, 0)]
+    assert widths == [8, 8, 16]  # one window per batch under this budget: 3, 5, 14 pieces rounded up
+    assert {arrays["input_ids"].shape[1] for _, arrays in ch.batches(ch.windows(tok, [text], 12, 4), 12, 0)} == {12}
 
 
 def test_aggregate_mean_and_max():
