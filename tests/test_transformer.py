@@ -139,11 +139,12 @@ def test_batches_are_padded_to_a_multiple_of_8_without_changing_predictions(data
     model, _ = _build(data, head=head, penalised_words=["market"] if head == "attention" else [])
     model.net.eval()
     texts = ["Market", "the market says no", data.test.texts[0], "war " * 40]  # 3 .. 32 (= max_length) pieces
-    for i in range(len(texts)):
+    for i in range(1, len(texts)):
         batch = model.encode(texts[:i + 1])
         longest = int(batch["attention_mask"].sum(1).max())
         assert batch["input_ids"].shape[1] == min(-(-longest // WIDTH_MULTIPLE) * WIDTH_MULTIPLE, model.max_length)
         assert batch.get("penalty_mask", batch["input_ids"]).shape == batch["input_ids"].shape
+    assert model.encode(texts[:1])["input_ids"].shape[1] == 3  # one text: its own pieces (explanations read them)
     batch = model.encode(texts[:3])
     assert batch["input_ids"].shape[1] % WIDTH_MULTIPLE == 0 and not batch["attention_mask"][:, -1].any()
     monkeypatch.setattr(T, "WIDTH_MULTIPLE", 1)  # plain dynamic padding: the longest text sets the width

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import math
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -166,14 +165,12 @@ class TransformerClassifier(TextClassifier):
         return int(self.config.get("max_length") or 128)
 
     def encode(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Tokenise one batch, truncated to max_length and padded to its longest text rounded up to a multiple of
-        `token_budget.WIDTH_MULTIPLE` (of their gcd with max_length, so the width never passes the window): few
-        distinct shapes per run keep the heap from fragmenting. Adds `penalty_mask` (B, T) 0/1 when penalised
-        words are set."""
+        """A batch cut to max_length, padded to a multiple of token_budget.WIDTH_MULTIPLE (its gcd with max_length):
+        few shapes per run; one text is not padded (explanations read it piece by piece). + penalty_mask (B, T)."""
         texts = [t if isinstance(t, str) else str(t) for t in texts]
+        multiple = int(np.gcd(WIDTH_MULTIPLE, self.max_length)) if len(texts) > 1 else None
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt",
-                             pad_to_multiple_of=math.gcd(WIDTH_MULTIPLE, self.max_length),
-                             return_offsets_mapping=bool(self._penalised))
+                             pad_to_multiple_of=multiple, return_offsets_mapping=bool(self._penalised))
         batch = {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
         if self._penalised:
             batch["penalty_mask"] = self._penalty_mask(enc, texts)
