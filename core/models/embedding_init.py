@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ..tokenization import PREFIX, SPECIALS, ScratchTokenizer
+from ..errors import ParamError
+from ..tokenization import PREFIX, SPECIALS, ScratchTokenizer, WordTokenizer
 
 
 def vocabulary(tok: ScratchTokenizer) -> list[str]:
@@ -74,6 +75,32 @@ CHOICES = ("auto", "none", *SOURCES)
 #: to 0.6958 / 0.6505 weighted / macro F1 (validation macro F1 0.619 -> 0.631; a BiGRU with concat pooling on
 #: words: 0.7068 / 0.6623). MiniLM looks every string up in its own word pieces, which covers BPE pieces.
 TOKENIZER: dict[str, str] = {"navec": "word"}
+
+
+def _navec_words() -> list[str]:
+    from .embedding_navec import navec_words
+
+    return navec_words()
+
+
+#: sources made of whole words, -> their word list: `extend_vocabulary` adds those to a word vocabulary
+WORDS: dict[str, Callable[[], list[str]]] = {"navec": _navec_words}
+
+
+def extend_vocabulary(tok: ScratchTokenizer, source: str) -> ScratchTokenizer:
+    """A word tokenizer whose vocabulary is `tok`'s (training words first, ids unchanged) followed by every word of
+    the pretrained `source` it lacks, beyond max_vocab: words unseen in training (or rarer than min_freq) then map
+    to their pretrained vector instead of <unk>. Only words the word tokenizer can produce are added (navec's
+    "a-gps" is two tokens). navec: +~230k rows (x 300 floats = ~280 MB more in the artifact)."""
+    if source not in WORDS:
+        raise ParamError(f"pretrained_vocab needs whole-word vectors ({', '.join(WORDS)}), not {source!r}")
+    if not isinstance(tok, WordTokenizer):
+        raise ParamError("pretrained_vocab needs tokenizer=word (or auto with navec)")
+    from ..tokenization import _WORD
+
+    known = set(tok.vocab)
+    extra = [w for w in WORDS[source]() if w not in known and _WORD.fullmatch(w)]
+    return WordTokenizer(tok.vocab + extra, tok.lowercase, tok.add_cls, tok.max_length)
 
 
 def auto_source(texts: Sequence[str]) -> tuple[str, dict]:

@@ -37,6 +37,11 @@ def load_navec():
     return Navec.load(str(navec_path()))
 
 
+def navec_words() -> list[str]:
+    """navec's whole words (lower-case, navec's alphabetical order) without its own <unk> / <pad> entries."""
+    return [w for w in load_navec().vocab.words if not (w.startswith("<") and w.endswith(">"))]
+
+
 def navec_embeddings(tok: ScratchTokenizer) -> tuple[torch.Tensor, float]:
     """(vocab_size, 300) float32 matrix for `tok` (covered rows scaled to unit std, the rest random, padding 0)
     and the share of the vocabulary covered by whole navec words."""

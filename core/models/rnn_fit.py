@@ -7,12 +7,13 @@ import numpy as np
 import torch
 
 from ..data import TextDataset
+from ..errors import ParamError
 from ..params import Param
 from ..progress import ProgressCallback
 from ..tokenization import build_tokenizer
 from ..trainer import loop_config, loop_params, seed_everything, train_loop
 from .embedding_init import CHOICES as EMBEDDING_CHOICES
-from .embedding_init import initial_embeddings, resolve_source, tokenizer_kind
+from .embedding_init import extend_vocabulary, initial_embeddings, resolve_source, tokenizer_kind
 from .rnn import AGGREGATIONS, CELLS, CLASSIFIER, DESCRIPTION, KIND, TITLE, RNNClassifier, RNNNet
 from .torch_base import tokenizer_params
 
@@ -28,6 +29,11 @@ OWN_PARAMS: list[Param] = [
     Param("init_embeddings", "auto", "start the embeddings from pretrained vectors: auto = by the training texts' "
           "language (English -> minilm-l6 word pieces, Russian -> navec word vectors, else none); sets embed_dim "
           "to their size (384 / 300); works offline", choices=EMBEDDING_CHOICES),
+    Param("freeze_embeddings", False, "keep the pretrained word vectors fixed (only the recurrent layers and the "
+          "head learn): fewer trainable weights, and words seen in training stay next to the ones that were not"),
+    Param("pretrained_vocab", False, "also put every word of the pretrained vectors (navec: ~230k more) in the word "
+          "vocabulary, so words unseen in training keep their vector instead of <unk>; larger artifact (~+280 MB); "
+          "best with freeze_embeddings", advanced=True),
     Param("hidden_dim", 128, "recurrent state size (per direction)", min=8, max=2048),
     Param("dropout", 0.3, "dropout on embeddings, between layers and in the head", min=0.0, max=0.9),
     *tokenizer_params(max_length_limit=2048, auto=True),
@@ -53,6 +59,8 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
     tok = build_tokenizer(kind, dataset.train.texts, min_freq=params["min_freq"],
                           max_size=params["max_vocab"], vocab_size=params["bpe_vocab_size"],
                           lowercase=params["lowercase"], max_length=params["max_length"])
+    if params.get("pretrained_vocab"):
+        tok = extend_vocabulary(tok, source[0])
     net_config = {k: params[k] for k in ("cell", "num_layers", "bidirectional", "aggregation", "embed_dim",
                                          "hidden_dim", "dropout")}
     net_config.update(vocab_size=tok.vocab_size, n_labels=dataset.n_labels)
@@ -63,8 +71,12 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
     if init is not None:
         with torch.no_grad():
             net.embedding.weight.copy_(init)
+    if params.get("freeze_embeddings") and init is None:
+        raise ParamError("freeze_embeddings needs a pretrained start (init_embeddings), or the words stay random")
+    frozen = bool(params.get("freeze_embeddings"))
     encode = tok.cached(dataset.train.texts + dataset.validation.texts)
-    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, family=KIND, **distill)
+    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, family=KIND,
+                         trainable=(lambda name: not name.startswith("embedding.")) if frozen else None, **distill)
     model = RNNClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
     info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length,
             "tokenizer": tok.kind}
