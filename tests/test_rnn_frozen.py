@@ -6,6 +6,7 @@ import pytest
 import torch
 from test_language_init import SMALL, russian_dataset
 
+from core.data import Split, TextDataset
 from core.errors import ParamError
 from core.models import family
 from core.params import resolve
@@ -30,7 +31,7 @@ def _start(tok) -> torch.Tensor:
 
 
 def test_freeze_embeddings_keeps_the_vectors_and_trains_the_rest():
-    frozen, info = _fit(freeze_embeddings=True)
+    frozen, info = _fit(freeze_embeddings="all")
     tuned, _ = _fit()
     assert torch.equal(frozen.net.embedding.weight, _start(frozen.tokenizer))
     assert not torch.allclose(tuned.net.embedding.weight, _start(tuned.tokenizer))
@@ -39,10 +40,31 @@ def test_freeze_embeddings_keeps_the_vectors_and_trains_the_rest():
     assert (frozen.predict(val.texts) == val.y).mean() >= 0.9  # the recurrent layers and the head still learned
 
 
+def _smiley_dataset():
+    """russian_dataset with ")" (a token navec lacks, like most emoticons) added to every text of label 1."""
+    ds = russian_dataset()
+
+    def mark(split):
+        return Split([t + " )" if y == 1 else t for t, y in zip(split.texts, split.y)], split.y)
+    return TextDataset("ru_smiley", ds.labels, mark(ds.train), mark(ds.validation), mark(ds.test), language="ru")
+
+
+def test_freeze_pretrained_rows_only_lets_words_without_a_vector_learn():
+    fam = family("rnn")
+    params = resolve(fam.PARAMS, {**SMALL, "init_embeddings": "navec", "lr": 0.05, "freeze_embeddings": "pretrained"})
+    model, info = fam.fit(_smiley_dataset(), params)
+    tok = model.tokenizer
+    moved = (model.net.embedding.weight.detach() - _start(tok)).abs().sum(1) > 0
+    assert ")" in tok.vocab and not moved[tok.vocab.index("футбол")] and not moved[tok.vocab.index("банк")]
+    assert moved[tok.vocab.index(")")]  # no navec vector: it learned
+    assert moved.sum() == 1  # every other training token is a navec word
+    assert info["history"]["n_trainable"] == info["history"]["n_total"]  # the rows are fixed by a gradient mask
+
+
 def test_pretrained_vocab_gives_unseen_words_their_navec_vector():
     from core.models.embedding_navec import load_navec
 
-    model, _ = _fit(freeze_embeddings=True, pretrained_vocab=True)
+    model, _ = _fit(freeze_embeddings="all", pretrained_vocab=True)
     tok = model.tokenizer
     assert "хоккей" not in " ".join(russian_dataset().train.texts)  # never seen in training
     (hockey,), (soccer,) = tok.ids(["хоккей"]), tok.ids(["футбол"])
@@ -59,6 +81,6 @@ def test_pretrained_vocab_gives_unseen_words_their_navec_vector():
 
 def test_settings_refuse_what_they_cannot_do():
     with pytest.raises(ParamError, match="pretrained start"):
-        _fit(init_embeddings="none", freeze_embeddings=True)
+        _fit(init_embeddings="none", freeze_embeddings="all")
     with pytest.raises(ParamError, match="tokenizer=word"):
         _fit(tokenizer="bpe", pretrained_vocab=True)

@@ -13,9 +13,12 @@ from ..progress import ProgressCallback
 from ..tokenization import build_tokenizer
 from ..trainer import loop_config, loop_params, seed_everything, train_loop
 from .embedding_init import CHOICES as EMBEDDING_CHOICES
-from .embedding_init import extend_vocabulary, initial_embeddings, resolve_source, tokenizer_kind
+from .embedding_init import extend_vocabulary, pretrained_start, resolve_source, tokenizer_kind
 from .rnn import AGGREGATIONS, CELLS, CLASSIFIER, DESCRIPTION, KIND, TITLE, RNNClassifier, RNNNet
 from .torch_base import tokenizer_params
+
+#: freeze_embeddings choices: which embedding rows stay at their pretrained start
+FREEZE = ("none", "pretrained", "all")
 
 __all__ = ["KIND", "TITLE", "DESCRIPTION", "OWN_PARAMS", "PARAMS", "CLASSIFIER", "fit"]
 
@@ -29,8 +32,9 @@ OWN_PARAMS: list[Param] = [
     Param("init_embeddings", "auto", "start the embeddings from pretrained vectors: auto = by the training texts' "
           "language (English -> minilm-l6 word pieces, Russian -> navec word vectors, else none); sets embed_dim "
           "to their size (384 / 300); works offline", choices=EMBEDDING_CHOICES),
-    Param("freeze_embeddings", False, "keep the pretrained word vectors fixed (only the recurrent layers and the "
-          "head learn): fewer trainable weights, and words seen in training stay next to the ones that were not"),
+    Param("freeze_embeddings", "none", "keep word vectors fixed while the rest learns: pretrained = only the rows "
+          "that got a pretrained vector (words without one - punctuation, emoji, slang - still learn), all = every "
+          "row; fixed vectors keep words seen in training next to the ones that were not", choices=FREEZE),
     Param("pretrained_vocab", False, "also put every word of the pretrained vectors (navec: ~230k more) in the word "
           "vocabulary, so words unseen in training keep their vector instead of <unk>; larger artifact (~+280 MB); "
           "best with freeze_embeddings", advanced=True),
@@ -64,19 +68,27 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
     net_config = {k: params[k] for k in ("cell", "num_layers", "bidirectional", "aggregation", "embed_dim",
                                          "hidden_dim", "dropout")}
     net_config.update(vocab_size=tok.vocab_size, n_labels=dataset.n_labels)
-    init, init_record = initial_embeddings(choice, tok, dataset.train.texts, resolved=source)
+    init, covered, init_record = pretrained_start(choice, tok, dataset.train.texts, resolved=source)
     if init is not None:
         net_config["embed_dim"] = int(init.shape[1])
     net = RNNNet(**net_config)
     if init is not None:
         with torch.no_grad():
             net.embedding.weight.copy_(init)
-    if params.get("freeze_embeddings") and init is None:
+    freeze = params.get("freeze_embeddings", "none")
+    if freeze != "none" and init is None:
         raise ParamError("freeze_embeddings needs a pretrained start (init_embeddings), or the words stay random")
-    frozen = bool(params.get("freeze_embeddings"))
+    # pretrained: the covered rows' gradient is zeroed, so AdamW (no decay on embeddings) never moves them
+    hook = net.embedding.weight.register_hook(lambda g: g * (~covered).unsqueeze(1).to(g.dtype)) \
+        if freeze == "pretrained" else None
     encode = tok.cached(dataset.train.texts + dataset.validation.texts)
-    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, family=KIND,
-                         trainable=(lambda name: not name.startswith("embedding.")) if frozen else None, **distill)
+    try:
+        history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, family=KIND,
+                             trainable=(lambda name: not name.startswith("embedding.")) if freeze == "all" else None,
+                             **distill)
+    finally:
+        if hook is not None:
+            hook.remove()
     model = RNNClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
     info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length,
             "tokenizer": tok.kind}
