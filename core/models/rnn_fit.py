@@ -71,24 +71,21 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
     init, covered, init_record = pretrained_start(choice, tok, dataset.train.texts, resolved=source)
     if init is not None:
         net_config["embed_dim"] = int(init.shape[1])
+    freeze = params.get("freeze_embeddings", "none")
+    if freeze != "none" and init is None:
+        raise ParamError("freeze_embeddings needs a pretrained start (init_embeddings), or the words stay random")
+    if freeze == "pretrained":  # rows without a pretrained vector (never the padding row) learn
+        net_config["tuned_rows"] = int((~covered[1:]).sum())
     net = RNNNet(**net_config)
     if init is not None:
         with torch.no_grad():
             net.embedding.weight.copy_(init)
-    freeze = params.get("freeze_embeddings", "none")
-    if freeze != "none" and init is None:
-        raise ParamError("freeze_embeddings needs a pretrained start (init_embeddings), or the words stay random")
-    # pretrained: the covered rows' gradient is zeroed, so AdamW (no decay on embeddings) never moves them
-    hook = net.embedding.weight.register_hook(lambda g: g * (~covered).unsqueeze(1).to(g.dtype)) \
-        if freeze == "pretrained" else None
+    if freeze == "pretrained":
+        net.embedding.choose_rows(~covered)
     encode = tok.cached(dataset.train.texts + dataset.validation.texts)
-    try:
-        history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, family=KIND,
-                             trainable=(lambda name: not name.startswith("embedding.")) if freeze == "all" else None,
-                             **distill)
-    finally:
-        if hook is not None:
-            hook.remove()
+    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, family=KIND,
+                         trainable=(lambda name: not name.startswith("embedding.")) if freeze == "all" else None,
+                         **distill)
     model = RNNClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
     info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length,
             "tokenizer": tok.kind}
