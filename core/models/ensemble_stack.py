@@ -42,7 +42,8 @@ def _logistic(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[Any, float]:
     folds = _folds(y)
     if folds >= 2:
         cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-        lr = LogisticRegressionCV(Cs=list(CS), cv=cv, scoring="neg_log_loss", max_iter=2000).fit(x, y)
+        lr = LogisticRegressionCV(Cs=list(CS), cv=cv, scoring="neg_log_loss", max_iter=2000, l1_ratios=(0.0,),
+                                  use_legacy_attributes=False).fit(x, y)
         return lr, float(np.ravel(lr.C_)[0])
     return LogisticRegression(C=1.0, max_iter=2000).fit(x, y), 1.0
 
