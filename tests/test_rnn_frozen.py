@@ -92,3 +92,15 @@ def test_settings_refuse_what_they_cannot_do():
         _fit(init_embeddings="none", freeze_embeddings="all")
     with pytest.raises(ParamError, match="tokenizer=word"):
         _fit(tokenizer="bpe", pretrained_vocab=True)
+
+
+def test_pretrained_vocab_without_freezing_trains_only_the_training_words():
+    model, info = _fit(pretrained_vocab=True)
+    tok = model.tokenizer
+    ids = torch.tensor([tok.vocab.index(w) for w in ("футбол", "хоккей")])
+    rows = model.net.embedding(ids).detach()
+    start = _start(tok)[ids]
+    assert not torch.equal(rows[0], start[0]) and torch.equal(rows[1], start[1])  # seen word learned, added one kept
+    # the optimizer sees the training words' rows, not the ~230k added ones
+    assert info["history"]["n_trainable"] == info["history"]["n_total"] - 300 * tok.vocab_size
+    assert len(model.net.embedding.tuned.weight) < 100 < tok.vocab_size

@@ -36,3 +36,21 @@ class TunedRowsEmbedding(nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return nn.functional.embedding(input_ids, self.weight, padding_idx=0) + self.tuned(self.tuned_index[input_ids])
+
+
+def learned_rows(freeze: str, covered: torch.Tensor | None, n_training_rows: int, vocab_size: int
+                 ) -> torch.Tensor | None:
+    """(V,) bool mask of the embedding rows that learn, or None for a plain, fully trained nn.Embedding.
+
+    freeze=all: none; freeze=pretrained: the rows without a pretrained vector (`covered` (V,) bool);
+    freeze=none with a vocabulary extended beyond the training words (rows >= `n_training_rows`): the training rows,
+    so the added words keep their pretrained vectors and the optimizer never touches their rows."""
+    if freeze == "all":
+        return torch.zeros(vocab_size, dtype=torch.bool)
+    if freeze == "pretrained":
+        if covered is None:
+            raise ValueError("freeze=pretrained needs the mask of rows with a pretrained vector")
+        return ~covered.bool()
+    if n_training_rows < vocab_size:
+        return torch.arange(vocab_size) < n_training_rows
+    return None
