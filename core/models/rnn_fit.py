@@ -86,7 +86,9 @@ def fit(dataset: TextDataset, params: dict, progress: ProgressCallback | None = 
     if learn is not None:
         net.embedding.choose_rows(learn)
     encode = tok.cached(dataset.train.texts + dataset.validation.texts)
-    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, family=KIND, **distill)
+    history = train_loop(net, encode, dataset, cfg, progress, soft_targets=soft_targets, family=KIND,
+                         trainable=(lambda name: not name.startswith("embedding.")) if freeze == "all" else None,
+                         **distill)
     model = RNNClassifier(net, tok, dataset.labels, dataset.multilabel, net_config)
     info = {"history": history, "vocab_size": tok.vocab_size, "max_length": tok.max_length,
             "tokenizer": tok.kind}

@@ -40,13 +40,14 @@ class TunedRowsEmbedding(nn.Module):
 
 def learned_rows(freeze: str, covered: torch.Tensor | None, n_training_rows: int, vocab_size: int
                  ) -> torch.Tensor | None:
-    """(V,) bool mask of the embedding rows that learn, or None for a plain, fully trained nn.Embedding.
+    """(V,) bool mask of the embedding rows that learn, or None for a plain nn.Embedding (all rows learn, or with
+    freeze=all none: the caller then excludes the whole table from training).
 
-    freeze=all: none; freeze=pretrained: the rows without a pretrained vector (`covered` (V,) bool);
-    freeze=none with a vocabulary extended beyond the training words (rows >= `n_training_rows`): the training rows,
-    so the added words keep their pretrained vectors and the optimizer never touches their rows."""
+    freeze=pretrained: the rows without a pretrained vector (`covered` (V,) bool); freeze=none with a vocabulary
+    extended beyond the training words (rows >= `n_training_rows`): the training rows, so the added words keep their
+    pretrained vectors and the optimizer never touches their rows."""
     if freeze == "all":
-        return torch.zeros(vocab_size, dtype=torch.bool)
+        return None
     if freeze == "pretrained":
         if covered is None:
             raise ValueError("freeze=pretrained needs the mask of rows with a pretrained vector")
