@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .atomic import atomic_write_text
 
 
 def library_versions() -> dict[str, str]:
@@ -36,10 +37,8 @@ def _json_default(o: Any) -> Any:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default, allow_nan=True))
-    os.replace(tmp, path)
+    """Write JSON atomically (core.atomic: temp file + rename)."""
+    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default, allow_nan=True))
 
 
 def model_file_sizes(model_dir: Path) -> dict[str, int]:

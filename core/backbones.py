@@ -112,6 +112,19 @@ def load_tokenizer(name: str):
         raise BackboneError(f"cannot load the tokenizer of {name!r} ({resolved}): {e}") from e
 
 
+def position_limit(name: str) -> int:
+    """The longest input (word pieces) backbone `name` accepts: its config's max_position_embeddings (512 if unset);
+    reads only the config, not the weights."""
+    from transformers import AutoConfig
+
+    resolved = resolve_backbone(name)
+    try:
+        cfg = AutoConfig.from_pretrained(resolved, **_load_kwargs(resolved))
+    except OSError as e:
+        raise BackboneError(f"cannot load the config of {name!r} ({resolved}): {e}") from e
+    return int(getattr(cfg, "max_position_embeddings", 512) or 512)
+
+
 def load_encoder(name: str, attn_implementation: str = "sdpa"):
     """The bare encoder (`AutoModel`, no task head) of backbone `name`, in eval mode.
 

@@ -6,7 +6,7 @@ batches; the model is then discarded. It reads only the loop's public contract:
   * steps     the `total` the loop reports to its progress callback (the trainer's own budget rule);
   * time      seconds per step = median of the warm-up steps after the first (which pays for lazy allocations),
               plus validation (forward passes of the validation split at every evaluation, ~1/3 of a training
-              step per text) -> total seconds of the training loop (an upper bound when early stopping fires);
+              step per text; a family's `validation_units(dataset, params)` hook counts windows of long texts) -> total seconds of the training loop (an upper bound when early stopping fires);
   * memory    the process's peak RSS during the warm-up (sampled every 5 ms), plus the activations of the
               largest batch the run will see: bytes per token = the steps' RSS growth over their padded tokens
               (input ids seen by the embedding layers), times the tokens of the largest batch
@@ -178,6 +178,8 @@ def estimate(dataset: Any, kind: str, params: dict[str, Any] | None = None, max_
         load_dataset(dataset, max_train=max_train)
     coverage_hook = getattr(fam, "vocabulary_coverage", None)
     coverage = coverage_hook(ds, dict(resolved)) if coverage_hook else None
+    units_hook = getattr(fam, "validation_units", None)  # e.g. windows of long validation texts
+    val_units = units_hook(ds, dict(resolved)) if units_hook else len(ds.validation)
     start_mb = psutil.Process().memory_info().rss / MB
     probe = _Probe(warmup)
     sampler = threading.Thread(target=probe.sample, daemon=True)
@@ -195,14 +197,16 @@ def estimate(dataset: Any, kind: str, params: dict[str, Any] | None = None, max_
     warm_s = time.perf_counter() - t0
     if not probe.times:
         raise ParamError(f"{kind}: the warm-up ran no optimisation step (empty training split?)")
-    est = _extrapolate(kind, ds, resolved, probe, start_mb, warm_s)
+    est = _extrapolate(kind, ds, resolved, probe, start_mb, warm_s, val_units)
     est.coverage = coverage
     return est
 
 
 def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, start_mb: float,
-                 warm_s: float) -> Estimate:
-    """Turn the warm-up measurements into the run's steps, seconds and peak memory (module docstring)."""
+                 warm_s: float, val_units: int | None = None) -> Estimate:
+    """Turn the warm-up measurements into the run's steps, seconds and peak memory (module docstring).
+    `val_units`: forward passes of one validation (default: the validation texts)."""
+    val_units = len(ds.validation) if val_units is None else int(val_units)
     times = probe.times[1:] or probe.times
     per_step = float(np.median(times))
     from .budget import plan_budget
@@ -215,7 +219,7 @@ def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, star
     steps = probe.total
     steps_per_epoch = max(1, -(-steps // epochs))
     n_evals = min(steps, epochs * evals_per_epoch) if len(ds.validation) else 0
-    eval_s = n_evals * len(ds.validation) * per_step / max(np.mean(probe.rows), 1) * EVAL_COST
+    eval_s = n_evals * val_units * per_step / max(np.mean(probe.rows), 1) * EVAL_COST
     # tokens per character of this tokenizer on these texts (from the warm-up's real tokens)
     chars = np.array([len(t) for t in ds.train.texts], dtype=float)
     rows_seen = max(int(np.sum(probe.rows)), 1)
@@ -240,7 +244,8 @@ def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, star
         largest_batch_tokens=largest, warmup_seconds=round(warm_s, 1),
         details={"steps_per_epoch": steps_per_epoch, "evaluations": n_evals, "tokens_per_char": round(per_char, 4),
                  "step_seconds": [round(t, 4) for t in probe.times], "step_tokens": probe.tokens,
-                 "step_peak_mb": [round(p, 1) for p in probe.peaks], "mb_per_1k_tokens": round(per_token * 1e3, 3)})
+                 "step_peak_mb": [round(p, 1) for p in probe.peaks], "mb_per_1k_tokens": round(per_token * 1e3, 3),
+                 "validation_units": val_units})
 
 
 def check_memory(est: Estimate, force: bool = False) -> None:

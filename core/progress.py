@@ -6,10 +6,11 @@ which the caller turns into "no artifact written".
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Protocol
+
+from .atomic import atomic_write_text
 
 
 class Cancelled(Exception):
@@ -74,9 +75,7 @@ class FileProgress:
         path = self.job_dir / "progress.json"
         old = read_progress(self.job_dir)
         old.update(fields, updated=time.time())
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(old, default=str))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(old, default=str), encoding="utf-8")
 
 
 class Tee:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .atomic import atomic_write_text
 from .errors import LabError, ParamError
 
 if TYPE_CHECKING:
@@ -168,10 +168,7 @@ def _compute(name: str, stamp: str) -> DatasetPrints | None:
         return None
     prints = DatasetPrints(ds.fingerprint(), fingerprint_of_test(ds.test.texts, ds.test.y, ds.labels))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(prints.__dict__))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(prints.__dict__))
     except OSError:  # a read-only cache folder only costs a reload next time
         pass
     return prints

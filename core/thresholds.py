@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_write_text
 from .errors import ParamError
 
 FILE = "thresholds.json"
@@ -137,9 +138,7 @@ def write(path: Path, record: dict[str, Any]) -> None:
     """Replace thresholds.json of artifact folder `path` atomically and touch manifest.json's mtime (cached models
     are keyed on it, core.artifacts.stamp); no other file changes."""
     path = Path(path)
-    tmp = path / f".{FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False))
-    os.replace(tmp, path / FILE)
+    atomic_write_text(path / FILE, json.dumps(record, indent=1, ensure_ascii=False))
     manifest = path / "manifest.json"
     if manifest.exists():
         os.utime(manifest)

@@ -9,7 +9,8 @@ Public API (stable; other families build on it):
     loop_config(params: dict) -> LoopConfig      picks the loop knobs out of a family's resolved params
     seed_everything(seed) -> None                 torch + numpy + random; call it before building the model
     train_loop(model, encode, dataset, cfg, progress=None, *, soft_targets=None, alpha=1.0, temperature=1.0,
-               param_groups=None, trainable=None) -> history dict
+               param_groups=None, trainable=None, family="default", train_view=None, val_logits=None)
+                                     -> history dict
 
 Contract of `train_loop`:
     model(**encode(texts)) returns logits (B, k) (or an object with `.logits`, e.g. a HF model output).
@@ -79,7 +80,14 @@ from .trainer_batching import (  # noqa: F401 - re-exported
     make_collate,
     make_loader,
 )
-from .trainer_eval import METRICS, Evaluator, eval_points, model_logits, val_metrics  # noqa: F401 - re-exported
+from .trainer_eval import (  # noqa: F401 - re-exported
+    METRICS,
+    Evaluator,
+    ValLogits,
+    eval_points,
+    model_logits,
+    val_metrics,
+)
 from .trainer_losses import TrainLoss, build_losses, class_weights  # noqa: F401 - re-exported
 from .trainer_optim import _default_groups, _grad_stats, linear_schedule  # noqa: F401 - re-exported
 
@@ -300,12 +308,16 @@ def _checked_soft_targets(dataset: TextDataset, cfg: LoopConfig, soft_targets: n
 def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg: LoopConfig,
                progress: ProgressCallback | None = None, *, soft_targets: np.ndarray | None = None,
                alpha: float = 1.0, temperature: float = 1.0, param_groups: list[dict] | None = None,
-               trainable: Callable[[str], bool] | None = None, family: str = "default") -> dict:
+               trainable: Callable[[str], bool] | None = None, family: str = "default",
+               train_view: Callable[[list[str]], list[str]] | None = None, val_logits: ValLogits | None = None
+               ) -> dict:
     """Train `model` in place on dataset.train, select the best state on dataset.validation; return the history
     (see the module docstring). Builds the losses (`build_losses`), the validation (`Evaluator`) and the
     accelerate-prepared optimizer, loader and schedule, then runs `run_epochs`. cfg.epochs / evals_per_epoch 0
     are planned by `core.budget.plan_budget` with `family`'s rule; threads and precision follow core.threads /
-    core.precision."""
+    core.precision. `train_view(texts) -> texts` is applied to every training batch before `encode` (e.g. a
+    random window of a long text, core.models.chunking.WindowPicker); `val_logits(texts, on_batch)` replaces
+    `encode` + forward for validation (e.g. aggregated windows, the way the family predicts)."""
     from accelerate import Accelerator
 
     progress = progress or null_progress
@@ -325,7 +337,8 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
                           soft_targets, alpha, temperature)
     groups = _default_groups(model, cfg.weight_decay) if param_groups is None else param_groups
     optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
-    sampler, loader = make_loader(encode, dataset.train, multilabel, cfg.batch_size, cfg.seed, cfg.bucket,
+    train_encode = encode if train_view is None else (lambda texts: encode(train_view(texts)))
+    sampler, loader = make_loader(train_encode, dataset.train, multilabel, cfg.batch_size, cfg.seed, cfg.bucket,
                                   cfg.imbalance)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     steps_per_epoch = len(loader)  # after re-sampling: the plan counts the steps actually run
@@ -342,7 +355,7 @@ def train_loop(model: torch.nn.Module, encode: Encode, dataset: TextDataset, cfg
     # an automatic plan is not cut short before its minimum number of steps (a user's epochs are theirs to stop)
     evaluate = Evaluator(dataset.validation, encode, multilabel, losses.hard, cfg.metric, cfg.patience,
                          cfg.eval_batch_size, device, min_step=min(plan.target_steps, total_steps)
-                         if plan.source == "auto" else 0)
+                         if plan.source == "auto" else 0, logits_fn=val_logits)
     # training dynamics (core.dynamics): records the training rows' gold probabilities when a recording is open
     evaluate = attach_dynamics(evaluate, dataset.train, encode, multilabel, device)
 

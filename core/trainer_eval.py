@@ -13,6 +13,8 @@ from .models.torch_base import predict_logits
 from .trainer_batching import Encode
 
 METRICS = ("f1_macro", "accuracy", "f1_micro", "val_loss")
+#: (texts, on_batch) -> (n, k) float32 validation logits, when a family reads texts its own way
+ValLogits = Callable[[list[str], Callable[[int, int], None] | None], np.ndarray]
 
 
 def model_logits(out: Any) -> torch.Tensor:
@@ -86,8 +88,10 @@ class Evaluator:
     stopping there left the SMS spam MiniLM at 252 of the 300 steps the rule asks for)."""
 
     def __init__(self, val: Split, encode: Encode, multilabel: bool, loss_fn: Callable, metric: str,
-                 patience: int, batch_size: int, device: torch.device | str, min_step: int = 0) -> None:
+                 patience: int, batch_size: int, device: torch.device | str, min_step: int = 0,
+                 logits_fn: ValLogits | None = None) -> None:
         self.val, self.encode, self.multilabel, self.loss_fn = val, encode, multilabel, loss_fn
+        self.logits_fn = logits_fn  # the family's own reading of the texts (e.g. windows of long texts)
         self.y = np.asarray(val.y)
         self.metric, self.patience, self.batch_size, self.device = metric, patience, batch_size, device
         self.min_step = int(min_step)
@@ -102,7 +106,11 @@ class Evaluator:
         patience ran out. `on_batch(done, total)` reports validation batches. An empty split is skipped."""
         if len(self.val) == 0:
             return False
-        logits = predict_logits(model, self.encode, self.val.texts, self.batch_size, self.device, on_batch=on_batch)
+        if self.logits_fn is not None:
+            logits = self.logits_fn(list(self.val.texts), on_batch)
+        else:
+            logits = predict_logits(model, self.encode, self.val.texts, self.batch_size, self.device,
+                                    on_batch=on_batch)
         self.last = val_metrics(logits, self.y, self.multilabel, self.loss_fn)
         self.evals.append({"step": step, "epoch": round(epoch, 3), **self.last})
         value, loss = self.last[self.metric], self.last["val_loss"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core import config, data
+from core.atomic import atomic_write_text
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -54,10 +54,7 @@ def _describe(name: str, stamp: str) -> dict[str, Any]:
     except (OSError, ValueError):
         pass
     stats = data.describe(load_dataset(name))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(stats, default=str))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(stats, default=str))
     return stats
 
 

@@ -8,13 +8,12 @@ user edited by hand is never replaced without `force=True`.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..atomic import atomic_write_text
 from ..errors import ArtifactError
 from . import markdown as md
 from .facts import Facts
@@ -101,11 +100,7 @@ def write_card_into(folder: Path, name: str | None = None, license: str | None =
     if not force and edited_by_hand(target):
         raise ArtifactError(f"{target} was edited by hand; pass force=True (--force) to replace it")
     text = model_card(Facts.from_folder(folder, name), license or recorded_license(target))
-    fd, tmp = tempfile.mkstemp(prefix=".card-", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, target)
-    return target
+    return atomic_write_text(target, text, encoding="utf-8")
 
 
 def write_card(name: str, license: str | None = None, force: bool = False) -> Path:

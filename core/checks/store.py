@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .. import config as _cfg
+from ..atomic import atomic_write_text
 from ..errors import ArtifactError, NameTakenError
 from .suite import Suite, SuiteError, parse_suite
 
@@ -45,18 +44,6 @@ def suite_path(dataset: str) -> Path:
     return folder / f"{dataset_key(dataset)}.yaml"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def saved_suite_text(dataset: str) -> str | None:
     """The YAML text of `dataset`'s saved suite, None when there is none."""
     path = suite_path(dataset)
@@ -76,7 +63,7 @@ def save_suite(dataset: str, text: str, replace: bool = False, labels: list[str]
         raise NameTakenError(f"a different suite is already saved for {dataset} ({path}); replacing it needs "
                              "explicit consent (CLI: --replace; page: tick “Replace the saved suite”)")
     if old != text:
-        _write_atomic(path, text)
+        atomic_write_text(path, text)
     return path
 
 
@@ -112,7 +99,7 @@ def save_record(model: str, suite: Suite, results: list[dict[str, Any]], seconds
               "suite_hash": suite.hash, "seed": suite.seed, "n_tests": len(suite.tests),
               "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "seconds": round(seconds, 3),
               "results": results, **(extra or {})}
-    _write_atomic(record_path(model, suite.hash), json.dumps(record, indent=1, ensure_ascii=False, default=str))
+    atomic_write_text(record_path(model, suite.hash), json.dumps(record, indent=1, ensure_ascii=False, default=str))
     return record
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..atomic import atomic_write_text
 from .formats import COMPRESSED, READERS, read_table
 from .frames import dataset_from_frame
 from .splits import apply_max_train
@@ -101,9 +102,7 @@ def _remember(name: str, record: dict[str, Any]) -> None:
     try:
         known = json.loads(path.read_text("utf-8")) if path.is_file() else {}
         known[name] = record
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(known, indent=1), "utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(known, indent=1))
     except (OSError, ValueError):
         pass
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write_bytes
 from ..errors import ArtifactError
 
 FILES = ("dynamics.npz", "dynamics.json")
@@ -65,9 +66,7 @@ class Dynamics:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in self.files().items():
-            tmp = folder / f".{name}.tmp"
-            tmp.write_bytes(data)
-            tmp.replace(folder / name)
+            atomic_write_bytes(folder / name, data)
 
 
 def has_dynamics(folder: Path) -> bool:

@@ -7,7 +7,6 @@ page and `python -m core zoo` (which warms the maps of its demo models) share th
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import artifacts, config
+from ..atomic import atomic_write
 from ..progress import ProgressCallback, null_progress
 from .projection import stratified_sample
 
@@ -77,8 +77,5 @@ def embed_rows(name: str, idx: np.ndarray, *, embed: EmbedFn | None = None,
         progress(done, len(texts), f"Embedded {done:,} of {len(texts):,} test texts…")
     emb = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
     path = cache_path(name, idx, rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-    np.save(tmp, emb)
-    os.replace(tmp, path)  # atomic: a crash never leaves a half-written cache entry
+    atomic_write(path, lambda tmp: np.save(tmp, emb))  # a crash never leaves a half-written cache entry
     return emb

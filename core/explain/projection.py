@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..errors import CapabilityError  # a missing optional package: the user can install it
 
 METHODS = ("pca", "tsne", "umap")
@@ -165,9 +166,7 @@ def project(embeddings: np.ndarray, method: str = "pca", *, strata=None, cap: in
             pass  # unreadable cache: recompute and overwrite
     coords = _compute(xs, method, params, seed)
     if path is not None:
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, coords=coords, indices=idx)
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: np.savez(tmp, coords=coords, indices=idx))
     return Projection(coords, idx, method, len(x), len(idx) < len(x), False, time.perf_counter() - t0, params)
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..base import CapabilityError, TextClassifier
 from .attribution import WORD_RE, TokenAttribution
 
@@ -173,9 +174,9 @@ def _load_disk(path: Path, key: tuple) -> TokenAttribution | None:
 def _save_disk(path: Path, key: tuple, attr: TokenAttribution) -> None:
     meta = {"key": list(key), "tokens": attr.tokens, "base_value": attr.base_value,
             "class_index": attr.class_index, "method": attr.method, "extra": attr.extra}
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, values=attr.values, meta=np.array(json.dumps(meta, ensure_ascii=False)))
-    tmp.replace(path)  # atomic: a reader never sees half a file
+    # atomic: a reader never sees half a file
+    atomic_write(path, lambda tmp: np.savez(tmp, values=attr.values,
+                                            meta=np.array(json.dumps(meta, ensure_ascii=False))))
 
 
 def explain(model: TextClassifier | ProbaFn, text: str, class_index: int, *, max_evals: int = DEFAULT_MAX_EVALS,

@@ -40,7 +40,7 @@ from __future__ import annotations
 import bisect
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -214,12 +214,20 @@ class TransformerClassifier(TextClassifier):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return logits_to_proba(self.predict_logits(texts), self.multilabel)
 
+    def validation_logits(self, texts: Sequence[str], on_batch: Callable[[int, int], None] | None = None,
+                          most: int = ch.VAL_WINDOWS) -> np.ndarray:
+        """(n, k) logits as `predict_logits` reads texts, with at most `most` evenly spread windows per long text
+        (`ch.spread`): the training loop's validation, which runs many times and must stay cheap."""
+        w = ch.spread(self._windows(list(texts)), most)
+        return ch.aggregate_logits(self._window_logits(w, on_batch), w.sample, len(texts), self.chunking,
+                                   self.multilabel, logits_to_proba)
+
     def _windows(self, texts: Sequence[str]) -> ch.Windows:
         return ch.windows(self.tokenizer, texts, self.max_length, int(self.config.get("stride",
                                 ch.DEFAULT_STRIDE)), self._penalised or None)
 
     @torch.inference_mode()
-    def _window_logits(self, w: ch.Windows) -> np.ndarray:
+    def _window_logits(self, w: ch.Windows, on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
         from ..precision import autocast
 
         self.net.eval()
@@ -228,7 +236,8 @@ class TransformerClassifier(TextClassifier):
             with autocast():  # bf16 on CPUs that have it (core.precision), else a no-op
                 return self.net(**{k: torch.from_numpy(v) for k, v in arrays.items()}).float().numpy()
 
-        return ch.window_logits(w, run, len(self.labels), self.max_length, self.tokenizer.pad_token_id or 0)
+        return ch.window_logits(w, run, len(self.labels), self.max_length, self.tokenizer.pad_token_id or 0,
+                                on_batch)
 
     def chunk_proba(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
         """"chunks": ([(start_char, end_char)] of each window of `text`, (n_chunks, k) window probabilities).

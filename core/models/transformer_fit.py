@@ -30,7 +30,7 @@ from .transformer import (
 )
 
 __all__ = ["KIND", "TITLE", "DESCRIPTION", "PARAMS", "CLASSIFIER", "AUTO_LR", "create", "build", "train", "fit",
-           "auto_max_length", "vocabulary_coverage"]
+           "auto_max_length", "vocabulary_coverage", "validation_units"]
 
 #: learning rate used when `lr` is 0 (auto), per mode
 AUTO_LR = {"full": 5e-5, "frozen": 1e-2, "lora": 2e-3}
@@ -57,6 +57,9 @@ def _params() -> list[Param]:
               choices=ch.CHUNKINGS),
         Param("stride", ch.DEFAULT_STRIDE, "overlap of consecutive windows in word pieces (at most half a window)",
               min=0, max=4096, advanced=True),
+        Param("train_windows", "random", "chunking on: a long training text is one of its windows drawn at random "
+              "each epoch (random) or always its first window (first); validation reads it as prediction does",
+              choices=ch.TRAIN_WINDOWS, advanced=True),
         Param("penalised_words", [], "attention head only: words whose pooling weight is pushed down "
               "(comma separated)", type=list, advanced=True),
         Param("penalty_strength", 2.0, "how much the pooling logit of a penalised word is lowered", min=0.0,
@@ -143,11 +146,11 @@ def auto_max_length(texts: Sequence[str], tokenizer: Any, percentile: float = 95
     return int(min(max(n, 16), limit))
 
 
-def _resolve_max_length(dataset: TextDataset, tokenizer: Any, encoder: nn.Module, requested: int,
+def _resolve_max_length(dataset: TextDataset, tokenizer: Any, limit: int, requested: int,
                         chunking: str = ch.DEFAULT_CHUNKING) -> int:
     """The model's window in word pieces: `requested`, else the data's suggestion (16/32/.../512 covering 95% of
-    the texts), at most ch.AUTO_WINDOW_CAP when chunking reads longer texts as windows (module docstring there)."""
-    limit = int(getattr(encoder.config, "max_position_embeddings", 512) or 512)
+    the texts), at most ch.AUTO_WINDOW_CAP when chunking reads longer texts as windows (module docstring there);
+    never over `limit` (the encoder's max_position_embeddings)."""
     if requested:
         return min(int(requested), limit)
     if chunking != "off":
@@ -183,7 +186,8 @@ def build(dataset: TextDataset, params: dict[str, Any], *, encoder: nn.Module | 
     tokenizer = tokenizer if tokenizer is not None else backbones.load_tokenizer(params["backbone"])
     encoder = encoder if encoder is not None else backbones.load_encoder(params["backbone"])
     chunking = params.get("chunking", ch.DEFAULT_CHUNKING)
-    max_length = _resolve_max_length(dataset, tokenizer, encoder, params.get("max_length", 0), chunking)
+    limit = int(getattr(encoder.config, "max_position_embeddings", 512) or 512)
+    max_length = _resolve_max_length(dataset, tokenizer, limit, params.get("max_length", 0), chunking)
     lora = {"r": params["lora_r"], "alpha": params["lora_alpha"], "dropout": params["lora_dropout"],
             "target_modules": list(params["lora_target_modules"])}
     head_opts = {"dropout": params["head_dropout"], "penalty_strength": params["penalty_strength"]}
@@ -205,7 +209,9 @@ def train(model: TransformerClassifier, dataset: TextDataset, params: dict[str, 
     groups = _param_groups(model, cfg.lr, head_lr, cfg.weight_decay)
     n_total = model.n_parameters()
     n_trainable = int(sum(p.numel() for p in model.net.parameters() if p.requires_grad))
-    history = train_loop(model.net, model.encode, dataset, cfg, progress, param_groups=groups, family=KIND)
+    view = _window_view(model, dataset, params, cfg.seed)
+    history = train_loop(model.net, model.encode, dataset, cfg, progress, param_groups=groups, family=KIND,
+                         **view.loop_kwargs())
     return {
         "history": history,
         "backbone": params["backbone"], "mode": params["mode"], "head": params["head"],
@@ -213,8 +219,38 @@ def train(model: TransformerClassifier, dataset: TextDataset, params: dict[str, 
         "n_parameters": n_total, "n_trainable": n_trainable,
         "trainable": _param_summary(n_trainable, n_total),
         "peak_memory_mb": history.get("peak_memory_mb"), "train_seconds": history.get("train_seconds"),
-        "lora": model.config.get("lora"),
+        "lora": model.config.get("lora"), "train_windows": view.as_dict(),
     }
+
+
+class _WindowView:
+    """How the loop reads long texts of a chunked model: `picker` (random training windows, or None) and
+    `validate` (aggregated windows, or None when no validation text is longer than one window)."""
+
+    def __init__(self, model: TransformerClassifier, picker: ch.WindowPicker | None, long_val: int,
+                 how: str) -> None:
+        self.model, self.picker, self.long_val, self.how = model, picker, long_val, how
+
+    def loop_kwargs(self) -> dict[str, Any]:
+        return {"train_view": self.picker, "val_logits": self.model.validation_logits if self.long_val else None}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Recorded in train_info: the setting, long training texts read as random windows, long validation texts."""
+        return {"mode": self.how, "long_train_texts": len(self.picker) if self.picker else 0,
+                "long_validation_texts": self.long_val, "validation_windows": ch.VAL_WINDOWS}
+
+
+def _window_view(model: TransformerClassifier, dataset: TextDataset, params: dict[str, Any],
+                 seed: int) -> _WindowView:
+    """The long-text reading of the training loop (chunking off: none; texts that fit one window: none)."""
+    how = params.get("train_windows", "random")
+    if model.chunking == "off":
+        return _WindowView(model, None, 0, "off")
+    stride = int(model.config.get("stride", ch.DEFAULT_STRIDE))
+    picker = ch.WindowPicker(model.tokenizer, dataset.train.texts, model.max_length, stride, seed) \
+        if how == "random" else None
+    long_val = len(ch.WindowPicker(model.tokenizer, dataset.validation.texts, model.max_length, stride))
+    return _WindowView(model, picker if picker else None, long_val, how)
 
 
 def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback | None = None
@@ -231,6 +267,22 @@ def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback
     info["backbone_coverage"] = coverage.as_dict()  # recorded in the manifest (core.train)
     model.finalize()
     return model, info
+
+
+def validation_units(dataset: TextDataset, params: dict[str, Any]) -> int:
+    """Pre-flight hook (core.preflight): forward passes of one validation -- a text each, a long text (chunking
+    on) up to ch.VAL_WINDOWS windows (`_WindowView`, TransformerClassifier.validation_logits)."""
+    from .. import backbones
+
+    texts = list(dataset.validation.texts)
+    chunking = params.get("chunking", ch.DEFAULT_CHUNKING)
+    if chunking == "off" or not texts:
+        return len(texts)
+    tokenizer = backbones.load_tokenizer(params["backbone"])
+    limit = backbones.position_limit(params["backbone"])
+    max_length = _resolve_max_length(dataset, tokenizer, limit, params.get("max_length", 0), chunking)
+    w = ch.windows(tokenizer, texts, max_length, int(params.get("stride", ch.DEFAULT_STRIDE)))
+    return int(np.minimum(np.bincount(w.sample, minlength=len(texts)), ch.VAL_WINDOWS).sum())
 
 
 def vocabulary_coverage(dataset: TextDataset, params: dict[str, Any]) -> dict[str, Any]:

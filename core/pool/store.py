@@ -8,15 +8,14 @@ to a temporary file renamed into place, so a crash never leaves half a pool.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .. import config as _cfg
+from ..atomic import atomic_write
 from ..errors import DataError
 from ..safety import clean_texts, is_blank
 
@@ -47,17 +46,7 @@ def load_pool(dataset: str) -> pd.DataFrame:
 
 def save_pool(dataset: str, frame: pd.DataFrame) -> Path:
     """Write the pool atomically (temporary file + rename)."""
-    path = pool_path(dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".pool-", suffix=".parquet", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.loc[:, list(COLUMNS)].to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return atomic_write(pool_path(dataset), lambda tmp: frame.loc[:, list(COLUMNS)].to_parquet(tmp, index=False))
 
 
 def add_texts(dataset: str, texts: list[Any], known: set[str] | None = None) -> dict[str, int]:

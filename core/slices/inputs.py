@@ -9,7 +9,6 @@ the evaluation record's stamp and the rows' fingerprint.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import artifacts, config, evaluations
+from ..atomic import atomic_write
 from ..errors import DataError, LabError
 from ..predictions import Predictions
 from ..progress import ProgressCallback, null_progress
@@ -100,11 +100,8 @@ def cache_path(es: EvalSet, what: str, *parts: object) -> Path:
 
 
 def atomic_save(path: Path, write) -> None:
-    """write(tmp_path) then rename into place: a crash never leaves half a cache entry."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
-    write(tmp)
-    os.replace(tmp, path)
+    """write(tmp_path) then rename into place: a crash never leaves half a cache entry (core.atomic)."""
+    atomic_write(path, write)
 
 
 def cached_tags(es: EvalSet, progress: ProgressCallback = null_progress) -> dict[str, np.ndarray]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import config, naming
+from ..atomic import atomic_write_text
 from ..errors import ParamError
 
 KINDS = ("keyword", "regex", "column", "texts")
@@ -118,12 +118,9 @@ def _read(dataset: str) -> list[dict[str, Any]]:
 
 
 def _write(dataset: str, rows: list[dict[str, Any]]) -> None:
-    path = _path(dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"dataset": dataset_key(dataset), "slices": rows}, indent=1, ensure_ascii=False),
-                   "utf-8")
-    os.replace(tmp, path)  # atomic: readers see the old list or the new one
+    # atomic: readers see the old list or the new one
+    atomic_write_text(_path(dataset), json.dumps({"dataset": dataset_key(dataset), "slices": rows}, indent=1,
+                                                 ensure_ascii=False))
 
 
 def save_slice(dataset: str, name: str, kind: str, definition: dict | list, description: str = "", *,
