@@ -4,9 +4,12 @@
 model, optimizer, loader: everything the run builds) and stops it after `WARMUP` optimisation steps on real
 batches; the model is then discarded. It reads only the loop's public contract:
   * steps     the `total` the loop reports to its progress callback (the trainer's own budget rule);
-  * time      seconds per step = median of the warm-up steps after the first (which pays for lazy allocations),
-              plus validation (forward passes of the validation split at every evaluation, ~1/3 of a training
-              step per text; a family's `validation_units(dataset, params)` hook counts windows of long texts) -> total seconds of the training loop (an upper bound when early stopping fires);
+  * time      seconds per step = the warm-up steps after the first (which pays for lazy allocations) fitted
+              against their padded tokens, read at the run's mean tokens per step (`seconds_per_step`,
+              `run_tokens_per_step`: the loop's own length-bucketed batches), plus validation (forward passes of
+              the validation split at every evaluation, ~1/3 of a training step per text; a family's
+              `validation_units(dataset, params)` hook counts windows of long texts) -> total seconds of the
+              training loop (an upper bound when early stopping fires);
   * memory    the process's peak RSS during the warm-up (sampled every 5 ms), plus the activations of the
               largest batch the run will see: bytes per token = the steps' RSS growth over their padded tokens
               (input ids seen by the embedding layers), times the tokens of the largest batch
@@ -30,9 +33,11 @@ from typing import Any
 import numpy as np
 import psutil
 
+from .dynamics.record import max_rows_setting
 from .errors import ParamError
 from .memory import MB
 from .progress import Cancelled
+from .trainer_batching import BucketBatchSampler
 
 WARMUP = 6          # optimisation steps run (the first is discarded from the time per step)
 EVAL_COST = 1 / 3   # a forward pass of one text costs about a third of a training step's forward + backward
@@ -107,11 +112,15 @@ class _Probe:
         self.tokens: list[int] = []      # padded tokens (B x T) of each step's largest embedding input
         self.nonpad: list[int] = []      # real tokens of the same input
         self.rows: list[int] = []
+        self.step_tokens: list[int] = []  # padded tokens of the whole step (all token-budget pieces)
+        self.step_nonpad: list[int] = []  # real tokens of the whole step
+        self.step_rows: list[int] = []    # texts of the whole step
         self.peaks: list[float] = []     # peak RSS (MB) during each step
         self.starts: list[float] = []    # RSS (MB) when each step began
         self._proc = psutil.Process()
         self._cur = (0, 0, 0)
         self.model: Any = None           # the first module trained: the whole network (its forward runs first)
+        self._sums: dict[int, list[int]] = {}  # per embedding module: [padded, real, rows] summed over the step
         self._peak = 0.0
         self._t = 0.0
         self._stop = threading.Event()
@@ -135,8 +144,13 @@ class _Probe:
             return
         if not self._t:  # the first batch of the run starts now: everything before it is set-up
             self._begin()
-        if ids.numel() > self._cur[0] or int((ids != 0).sum()) > self._cur[1]:
-            self._cur = (max(ids.numel(), self._cur[0]), max(int((ids != 0).sum()), self._cur[1]), ids.shape[0])
+        real = int((ids != 0).sum())
+        if ids.numel() > self._cur[0] or real > self._cur[1]:
+            self._cur = (max(ids.numel(), self._cur[0]), max(real, self._cur[1]), ids.shape[0])
+        acc = self._sums.setdefault(id(module), [0, 0, 0])
+        acc[0] += ids.numel()
+        acc[1] += real
+        acc[2] += ids.shape[0]
 
     def _begin(self) -> None:
         self._t = time.perf_counter()
@@ -152,7 +166,12 @@ class _Probe:
         self.tokens.append(self._cur[0])
         self.nonpad.append(self._cur[1])
         self.rows.append(self._cur[2])
-        self._cur = (0, 0, 0)
+        # the word embedding sees every piece of the step; smaller inputs (positions) never win the max
+        total = max(self._sums.values(), default=[self._cur[0], self._cur[1], self._cur[2]])
+        self.step_tokens.append(total[0])
+        self.step_nonpad.append(total[1])
+        self.step_rows.append(total[2])
+        self._cur, self._sums = (0, 0, 0), {}
         if self.step >= min(self.warmup, self.total):
             raise self.Done()
         self._begin()
@@ -202,18 +221,20 @@ def estimate(dataset: Any, kind: str, params: dict[str, Any] | None = None, max_
     warm_s = time.perf_counter() - t0
     if not probe.times:
         raise ParamError(f"{kind}: the warm-up ran no optimisation step (empty training split?)")
-    est = _extrapolate(kind, ds, resolved, probe, start_mb, warm_s, val_units)
+    lengths_hook = getattr(fam, "token_lengths", None)  # exact tokens per training text, when the family says
+    lengths = lengths_hook(ds, dict(resolved)) if lengths_hook else None
+    est = _extrapolate(kind, ds, resolved, probe, start_mb, warm_s, val_units, lengths)
     est.coverage = coverage
     return est
 
 
 def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, start_mb: float,
-                 warm_s: float, val_units: int | None = None) -> Estimate:
+                 warm_s: float, val_units: int | None = None, lengths: np.ndarray | None = None) -> Estimate:
     """Turn the warm-up measurements into the run's steps, seconds and peak memory (module docstring).
-    `val_units`: forward passes of one validation (default: the validation texts)."""
+    `val_units`: forward passes of one validation (default: the validation texts); every evaluation also scores
+    up to TEXTLAB_DYNAMICS_MAX_ROWS training rows (the data map's training dynamics). `lengths`: (n_train,) tokens
+    per training text from the family's `token_lengths` hook; else tokens = characters x `tokens_per_char`."""
     val_units = len(ds.validation) if val_units is None else int(val_units)
-    times = probe.times[1:] or probe.times
-    per_step = float(np.median(times))
     from .budget import plan_budget
 
     bs = int(params["batch_size"])
@@ -224,13 +245,19 @@ def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, star
     steps = probe.total
     steps_per_epoch = max(1, -(-steps // epochs))
     n_evals = min(steps, epochs * evals_per_epoch) if len(ds.validation) else 0
-    eval_s = n_evals * val_units * per_step / max(np.mean(probe.rows), 1) * EVAL_COST
     # tokens per character of this tokenizer on these texts (from the warm-up's real tokens)
     chars = np.array([len(t) for t in ds.train.texts], dtype=float)
-    rows_seen = max(int(np.sum(probe.rows)), 1)
-    per_char = float(np.sum(probe.nonpad)) / max(rows_seen * chars.mean(), 1.0)
-    longest = chars.max() * per_char
     max_len = int(params.get("max_length") or 0)
+    batches = list(BucketBatchSampler(chars, bs, int(params.get("seed", 0)), bool(params.get("bucket", True))))
+    per_char = tokens_per_char(chars, batches[:len(probe.step_nonpad)], probe.step_nonpad, probe.step_rows, max_len)
+    if lengths is None or len(lengths) != len(chars):
+        lengths = np.maximum(1.0, np.minimum(chars * per_char, max_len or np.inf))
+    run_tokens = float(np.mean([len(b) * lengths[b].max() for b in batches])) if batches else 0.0
+    per_step, time_model = seconds_per_step(probe, run_tokens)
+    # every evaluation also scores up to max_rows training rows for the data map (core.dynamics, core.train.run)
+    dyn_rows = min(len(ds.train), max_rows_setting())
+    eval_s = n_evals * (val_units + dyn_rows) * per_step / max(bs, 1) * EVAL_COST
+    longest = float(lengths.max()) if len(lengths) else 0.0
     longest_tokens = min(longest, max_len) if max_len else longest
     largest = bs * max(longest_tokens, 1)
     if params.get("max_batch_tokens"):  # token-budget pieces with gradient accumulation cap what one pass holds
@@ -251,7 +278,9 @@ def _extrapolate(kind: str, ds: Any, params: dict[str, Any], probe: _Probe, star
         details={"steps_per_epoch": steps_per_epoch, "evaluations": n_evals, "tokens_per_char": round(per_char, 4),
                  "step_seconds": [round(t, 4) for t in probe.times], "step_tokens": probe.tokens,
                  "step_peak_mb": [round(p, 1) for p in probe.peaks], "mb_per_1k_tokens": round(per_token * 1e3, 3),
-                 "best_state_mb": round(kept, 3), "validation_units": val_units})
+                 "validation_units": val_units, "best_state_mb": round(kept, 3),
+                 "run_tokens_per_step": round(run_tokens, 1),
+                 "warmup_step_tokens": probe.step_tokens, "time_model": time_model})
 
 
 def _kept_state_mb(model: Any) -> float:
@@ -260,6 +289,44 @@ def _kept_state_mb(model: Any) -> float:
         return 0.0
     tensors = [p for p in model.parameters() if p.requires_grad] + list(model.buffers())
     return sum(t.numel() * t.element_size() for t in tensors) / MB
+
+
+def tokens_per_char(chars: np.ndarray, warm_batches: list[list[int]], nonpad: list[int], rows: list[int],
+                    max_len: int) -> float:
+    """Tokens per character of the tokenizer on these texts. The warm-up ran the loop's first batches (the same
+    seeded BucketBatchSampler), so its real tokens are matched to those rows' characters, each text counted at
+    most `max_len` tokens (truncation): the `pc` with sum(min(chars x pc, max_len)) = real tokens, by bisection.
+    When the batches do not match the warm-up's rows (re-sampling), the mean over the whole split is used."""
+    sizes = [len(b) for b in warm_batches]
+    if not warm_batches or sizes != list(rows[:len(sizes)]) or sum(nonpad) <= 0:
+        return float(sum(nonpad)) / max(sum(rows) * chars.mean(), 1.0)
+    seen = chars[np.concatenate([np.asarray(b) for b in warm_batches])]
+    cap, target = float(max_len or np.inf), float(sum(nonpad[:len(sizes)]))
+    lo, hi = 1e-4, 100.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if np.minimum(seen * mid, cap).sum() < target else (lo, mid)
+    return (lo + hi) / 2
+
+
+def seconds_per_step(probe: _Probe, run_tokens: float) -> tuple[float, dict[str, Any]]:
+    """(seconds of an average step of the run, the model used). A step's time grows with its padded tokens, and
+    the warm-up's few batches can be much shorter or longer than the run's average (RuSentiment: 820 tokens in
+    the warm-up against 1,835 in the run, and a median step 3x too fast), so the warm-up steps after the first
+    are fitted as seconds = a + b x tokens (a >= 0, b > 0: the optimizer's fixed cost plus the per-token cost)
+    and read at the run's mean tokens per step; with too little spread in the warm-up's tokens, the ratio
+    seconds / tokens is used."""
+    times = np.asarray(probe.times[1:] or probe.times, dtype=float)
+    tokens = np.asarray((probe.step_tokens[1:] or probe.step_tokens)[:len(times)], dtype=float)
+    if len(tokens) != len(times) or not len(times) or run_tokens <= 0 or tokens.min() <= 0:
+        return float(np.median(times)), {"model": "median"}
+    if len(times) >= 3 and tokens.max() >= 1.5 * tokens.min():
+        b, a = np.polyfit(tokens, times, 1)
+        if b > 0 and a >= 0:
+            return float(a + b * run_tokens), {"model": "linear", "a": round(float(a), 4),
+                                               "b_per_1k": round(float(b) * 1e3, 4)}
+    rate = float(times.sum() / tokens.sum())
+    return rate * run_tokens, {"model": "rate", "per_1k": round(rate * 1e3, 4)}
 
 
 def check_memory(est: Estimate, force: bool = False) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,3 +92,47 @@ def test_cli_train_refuses_when_memory_is_short_and_force_overrides(toy_csv, tmp
     assert main([*args, "--force"]) == 0
     assert (tmp_path / "artifacts" / "toy-rnn" / "manifest.json").exists()
     monkeypatch.setattr(preflight.psutil, "virtual_memory", real)
+
+
+def _probe(times: list[float], tokens: list[int]):
+    from core.preflight import _Probe
+
+    p = _Probe(len(times))
+    p.times, p.step_tokens = list(times), list(tokens)
+    return p
+
+
+def test_step_time_is_read_at_the_runs_mean_tokens_not_the_warmups():
+    """Warm-up batches shorter than the run's average (RuSentiment: 820 tokens against 1,835) made the median step
+    3x too fast; the fitted seconds-per-token model reads the run's own mean."""
+    from core.preflight import seconds_per_step
+
+    tokens = [512, 400, 800, 1600, 600, 1200]
+    times = [5.0] + [0.1 + 0.0005 * t for t in tokens[1:]]  # the first step pays for set-up and is left out
+    per_step, model = seconds_per_step(_probe(times, tokens), run_tokens=3000)
+    assert model["model"] == "linear" and per_step == pytest.approx(0.1 + 0.0005 * 3000, rel=1e-6)
+    flat = [0.3] + [0.4] * 5  # no spread in tokens: seconds per token instead
+    per_step, model = seconds_per_step(_probe(flat, [1000] * 6), run_tokens=2000)
+    assert model["model"] == "rate" and per_step == pytest.approx(0.8)
+
+
+def test_tokens_per_char_matches_the_warmups_rows_and_truncation():
+    from core.preflight import tokens_per_char
+
+    chars = np.array([100.0, 200.0, 400.0, 1000.0])
+    batches = [[0, 1], [2, 3]]
+    # 0.25 tokens a character, at most 64 per text: 25 + 50 + 64 + 64 real tokens
+    nonpad, rows = [75, 128], [2, 2]
+    assert tokens_per_char(chars, batches, nonpad, rows, max_len=64) == pytest.approx(0.25, rel=1e-3)
+    # batches that do not match the warm-up's rows (re-sampling): the split's mean
+    assert tokens_per_char(chars, batches, nonpad, [3, 1], 64) == pytest.approx(203 / (4 * chars.mean()))
+
+
+def test_transformer_family_offers_the_preflight_hooks():
+    """core.preflight looks the hooks up on the family module (core.models.transformer), which re-exports them from
+    transformer_fit on first use: a name missing there silently skips the hook."""
+    from core.models import family
+
+    fam = family("transformer")
+    for hook in ("vocabulary_coverage", "validation_units", "token_lengths"):
+        assert callable(getattr(fam, hook)), hook

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ..tokenization import PREFIX, SPECIALS, ScratchTokenizer
+from ..errors import ParamError
+from ..tokenization import PREFIX, SPECIALS, ScratchTokenizer, WordTokenizer
 
 
 def vocabulary(tok: ScratchTokenizer) -> list[str]:
@@ -22,9 +23,9 @@ def vocabulary(tok: ScratchTokenizer) -> list[str]:
     return [w for w, _ in by_id]
 
 
-def pretrained_embeddings(tok: ScratchTokenizer, backbone: str) -> tuple[torch.Tensor, float]:
+def pretrained_embeddings(tok: ScratchTokenizer, backbone: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(vocab_size, d) float32 matrix for `tok` from `backbone`'s input embeddings, scaled to unit std, and the
-    share of the vocabulary that was covered (entries the encoder only knows as [UNK] stay random)."""
+    (vocab_size,) bool mask of covered rows (entries the encoder only knows as [UNK] stay random)."""
     from ..backbones import load_encoder, load_tokenizer
 
     hf_tok = load_tokenizer(backbone)
@@ -47,21 +48,21 @@ def pretrained_embeddings(tok: ScratchTokenizer, backbone: str) -> tuple[torch.T
         # the encoder's vectors are small (std ~0.05); rescale them to the random rows' unit std
         out[covered] = out[covered] / out[covered].std().clamp_min(1e-8)
     out[0] = 0.0  # padding row
-    return out, float(covered.float().mean())
+    return out, covered
 
 
-def _minilm(tok: ScratchTokenizer) -> tuple[torch.Tensor, float]:
+def _minilm(tok: ScratchTokenizer) -> tuple[torch.Tensor, torch.Tensor]:
     return pretrained_embeddings(tok, "minilm-l6")
 
 
-def _navec(tok: ScratchTokenizer) -> tuple[torch.Tensor, float]:
+def _navec(tok: ScratchTokenizer) -> tuple[torch.Tensor, torch.Tensor]:
     from .embedding_navec import navec_embeddings
 
     return navec_embeddings(tok)
 
 
-#: init_embeddings choice -> (description shown to users, builder(tok) -> (matrix, coverage))
-SOURCES: dict[str, tuple[str, Callable[[ScratchTokenizer], tuple[torch.Tensor, float]]]] = {
+#: init_embeddings choice -> (description shown to users, builder(tok) -> (matrix (V, d), covered rows (V,) bool))
+SOURCES: dict[str, tuple[str, Callable[[ScratchTokenizer], tuple[torch.Tensor, torch.Tensor]]]] = {
     "minilm-l6": ("MiniLM word pieces", _minilm),
     "navec": ("navec Russian word vectors", _navec),
 }
@@ -74,6 +75,32 @@ CHOICES = ("auto", "none", *SOURCES)
 #: to 0.6958 / 0.6505 weighted / macro F1 (validation macro F1 0.619 -> 0.631; a BiGRU with concat pooling on
 #: words: 0.7068 / 0.6623). MiniLM looks every string up in its own word pieces, which covers BPE pieces.
 TOKENIZER: dict[str, str] = {"navec": "word"}
+
+
+def _navec_words() -> list[str]:
+    from .embedding_navec import navec_words
+
+    return navec_words()
+
+
+#: sources made of whole words, -> their word list: `extend_vocabulary` adds those to a word vocabulary
+WORDS: dict[str, Callable[[], list[str]]] = {"navec": _navec_words}
+
+
+def extend_vocabulary(tok: ScratchTokenizer, source: str) -> ScratchTokenizer:
+    """A word tokenizer whose vocabulary is `tok`'s (training words first, ids unchanged) followed by every word of
+    the pretrained `source` it lacks, beyond max_vocab: words unseen in training (or rarer than min_freq) then map
+    to their pretrained vector instead of <unk>. Only words the word tokenizer can produce are added (navec's
+    "a-gps" is two tokens). navec: +~230k rows (x 300 floats = ~280 MB more in the artifact)."""
+    if source not in WORDS:
+        raise ParamError(f"pretrained_vocab needs whole-word vectors ({', '.join(WORDS)}), not {source!r}")
+    if not isinstance(tok, WordTokenizer):
+        raise ParamError("pretrained_vocab needs tokenizer=word (or auto with navec)")
+    from ..tokenization import _WORD
+
+    known = set(tok.vocab)
+    extra = [w for w in WORDS[source]() if w not in known and _WORD.fullmatch(w)]
+    return WordTokenizer(tok.vocab + extra, tok.lowercase, tok.add_cls, tok.max_length)
 
 
 def auto_source(texts: Sequence[str]) -> tuple[str, dict]:
@@ -108,12 +135,21 @@ def initial_embeddings(choice: str, tok: ScratchTokenizer, texts: Sequence[str],
     """Resolve `choice` (CHOICES) for a tokenizer built on `texts` (or take `resolve_source`'s answer): the (vocab,
     d) matrix (None for none) and the record stored in the manifest: {choice, source, language, detection,
     tokenizer, coverage, dim, description}."""
+    matrix, _, record = pretrained_start(choice, tok, texts, resolved)
+    return matrix, record
+
+
+def pretrained_start(choice: str, tok: ScratchTokenizer, texts: Sequence[str],
+                     resolved: tuple[str, dict | None] | None = None
+                     ) -> tuple[torch.Tensor | None, torch.Tensor | None, dict]:
+    """`initial_embeddings` plus the (vocab,) bool mask of the rows that got a pretrained vector (None for none):
+    freeze_embeddings=pretrained keeps exactly those rows fixed."""
     source, det = resolved or resolve_source(choice, texts)
     record = {"choice": choice, "source": source, "language": det["language"] if det else None, "detection": det,
               "tokenizer": tok.kind}
-    matrix = None
+    matrix = covered = None
     if source in SOURCES:
-        matrix, coverage = SOURCES[source][1](tok)
-        record.update(coverage=round(coverage, 4), dim=int(matrix.shape[1]))
+        matrix, covered = SOURCES[source][1](tok)
+        record.update(coverage=round(float(covered.float().mean()), 4), dim=int(matrix.shape[1]))
     record["description"] = describe(choice, source, record["language"])
-    return matrix, record
+    return matrix, covered, record

@@ -37,9 +37,14 @@ def load_navec():
     return Navec.load(str(navec_path()))
 
 
-def navec_embeddings(tok: ScratchTokenizer) -> tuple[torch.Tensor, float]:
+def navec_words() -> list[str]:
+    """navec's whole words (lower-case, navec's alphabetical order) without its own <unk> / <pad> entries."""
+    return [w for w in load_navec().vocab.words if not (w.startswith("<") and w.endswith(">"))]
+
+
+def navec_embeddings(tok: ScratchTokenizer) -> tuple[torch.Tensor, torch.Tensor]:
     """(vocab_size, 300) float32 matrix for `tok` (covered rows scaled to unit std, the rest random, padding 0)
-    and the share of the vocabulary covered by whole navec words."""
+    and the (vocab_size,) bool mask of the rows covered by whole navec words."""
     from .embedding_init import vocabulary
 
     nv = load_navec()
@@ -56,4 +61,4 @@ def navec_embeddings(tok: ScratchTokenizer) -> tuple[torch.Tensor, float]:
     if covered.any():
         out[covered] = out[covered] / out[covered].std().clamp_min(1e-8)
     out[0] = 0.0  # padding row
-    return out, float(covered.float().mean())
+    return out, covered

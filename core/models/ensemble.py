@@ -1,4 +1,4 @@
-"""Weighted soft-vote ensemble of saved models, weights tuned on the validation split.
+"""Weighted soft-vote (or stacked) ensemble of saved models, tuned on the validation split.
 
 p(x) = Σ_i w_i p_i(x) with w on the simplex (w_i ≥ 0, Σ w_i = 1); members are artifacts loaded by name through
 `core.artifacts.load_model`, so an ensemble folder holds only `ensemble.json` (member names, weights, labels).
@@ -6,6 +6,8 @@ Weight tuning (`objective`):
     log_loss   minimise validation log-loss (BCE for multi-label) over softmax-parametrised weights (scipy L-BFGS)
     accuracy   best validation accuracy over a grid / random search of the simplex (ties -> lower log-loss)
     equal      1 / m each
+combine=stack replaces the average by a logistic-regression meta-learner on the members' probabilities
+(core/models/ensemble_stack.py; its coefficients are stored next to the weights, which stay for display).
 `vote_breakdown(text)` shows every member's probabilities and weight next to the combined vote.
 This module is the classifier; settings, weight tuning and `fit` live in core/models/ensemble_fit.py (re-exported
 here on first use).
@@ -37,7 +39,9 @@ class EnsembleClassifier(TextClassifier):
     capabilities = frozenset()
 
     def __init__(self, members: dict[str, TextClassifier], weights: Sequence[float], labels: list[str],
-                 multilabel: bool, tuning: dict[str, Any] | None = None, threshold: float = 0.5) -> None:
+                 multilabel: bool, tuning: dict[str, Any] | None = None, threshold: float = 0.5,
+                 stacker: dict[str, Any] | None = None) -> None:
+        """`stacker`: {"coef": (k, m·k), "intercept": (k,)} of a meta-learner (combine=stack), None = average."""
         if not members:
             raise ParamError("an ensemble needs at least one member")
         if len(weights) != len(members):
@@ -54,6 +58,18 @@ class EnsembleClassifier(TextClassifier):
         self.multilabel = bool(multilabel)
         self.threshold = thresholds.from_json(threshold)
         self.tuning = dict(tuning or {})
+        self.stacker = stacker
+        if stacker is not None and np.shape(stacker["coef"]) != (len(labels), len(members) * len(labels)):
+            raise ParamError(f"stacker coefficients {np.shape(stacker['coef'])} do not fit {len(members)} members "
+                             f"x {len(labels)} labels")
+
+    def mix(self, probas: np.ndarray) -> np.ndarray:
+        """(m, n, k) member probabilities -> (n, k) combined: the meta-learner when stacked, else the average."""
+        if self.stacker is not None:
+            from .ensemble_stack import apply_stacker
+
+            return apply_stacker(probas, self.stacker["coef"], self.stacker["intercept"], self.multilabel)
+        return combine(probas, self.weights)
 
     @property
     def member_names(self) -> list[str]:
@@ -66,7 +82,7 @@ class EnsembleClassifier(TextClassifier):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        return combine(self.member_probas(texts), self.weights)
+        return self.mix(self.member_probas(texts))
 
     def vote_breakdown(self, text: str) -> dict[str, Any]:
         """Per-member probabilities and weights for one text, plus the combined vote.
@@ -75,7 +91,7 @@ class EnsembleClassifier(TextClassifier):
          "predicted": label (multi-label: list of labels)}
         """
         probas = self.member_probas([text])[:, 0]
-        combined = combine(probas[:, None], self.weights)[0]
+        combined = self.mix(probas[:, None])[0]
 
         def pick(p: np.ndarray) -> Any:
             if self.multilabel:
@@ -95,7 +111,7 @@ class EnsembleClassifier(TextClassifier):
         directory.mkdir(parents=True, exist_ok=True)
         meta = {"format": 1, "kind": KIND, "members": self.member_names, "weights": self.weights,
                 "labels": self.labels, "multilabel": self.multilabel, "threshold": thresholds.as_json(self.threshold),
-                "tuning": self.tuning}
+                "tuning": self.tuning, "stacker": self.stacker}
         (directory / "ensemble.json").write_text(json.dumps(meta, indent=2, default=float))
 
     @classmethod
@@ -109,7 +125,7 @@ class EnsembleClassifier(TextClassifier):
                 raise ArtifactError(f"ensemble member {name!r} no longer exists (deleted?)")
             members[name] = load_model(name)
         return cls(members, meta["weights"], meta["labels"], meta["multilabel"], meta.get("tuning"),
-                   thresholds.from_json(meta.get("threshold")))
+                   thresholds.from_json(meta.get("threshold")), meta.get("stacker"))
 
 
 CLASSIFIER = EnsembleClassifier

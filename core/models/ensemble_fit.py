@@ -14,12 +14,16 @@ from ..params import Param
 from ..progress import ProgressCallback, null_progress
 from .ensemble import CLASSIFIER, DESCRIPTION, KIND, TITLE, EnsembleClassifier, _mix
 
-__all__ = ["KIND", "TITLE", "DESCRIPTION", "OBJECTIVES", "PARAMS", "CLASSIFIER", "tune_weights", "fit"]
+__all__ = ["KIND", "TITLE", "DESCRIPTION", "OBJECTIVES", "COMBINES", "PARAMS", "CLASSIFIER", "tune_weights", "fit"]
 
 OBJECTIVES = ("log_loss", "accuracy", "equal")
+COMBINES = ("average", "stack")
 PARAMS: list[Param] = [
     Param("members", [], "names of saved models to combine (comma separated, same dataset and labels)", type=list),
     Param("objective", "log_loss", "how the weights are tuned on the validation split", choices=OBJECTIVES),
+    Param("combine", "average", "average = weighted mean of the members' probabilities; stack = a logistic "
+          "regression on all members' probabilities (learns which member to trust for which label), fitted on the "
+          "validation split with C cross-validated", choices=COMBINES),
     Param("max_validation", 2000, "score members on at most this many validation texts (seeded sample; 0 = all)",
           min=0),
 ]
@@ -115,5 +119,15 @@ def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback
     w, report = tune_weights(probas_arr, np.asarray(val.y), dataset.multilabel, params.get("objective", "log_loss"),
                              threshold)
     report["weights"] = dict(zip(names, w.tolist()))
-    model = EnsembleClassifier(members, w, dataset.labels, dataset.multilabel, report, threshold)
+    stacker = None
+    if params.get("combine", "average") == "stack":
+        from .ensemble_stack import fit_stacker
+
+        if not len(val):
+            raise ParamError("combine=stack needs validation rows to fit the meta-learner")
+        coef, intercept, stack_report = fit_stacker(probas_arr, np.asarray(val.y), dataset.multilabel)
+        stacker = {"coef": coef.tolist(), "intercept": intercept.tolist()}
+        report["stack"] = stack_report
+    report["combine"] = params.get("combine", "average")
+    model = EnsembleClassifier(members, w, dataset.labels, dataset.multilabel, report, threshold, stacker)
     return model, report

@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..base import Attention
 from . import training_attributes
 from .torch_base import TorchTextClassifier
+from .tuned_rows import TunedRowsEmbedding
 
 KIND = "rnn"
 TITLE = "RNN / GRU / LSTM (from scratch)"
@@ -35,10 +36,12 @@ class RNNNet(nn.Module):
 
     def __init__(self, vocab_size: int, n_labels: int, cell: str = "gru", num_layers: int = 1,
                  bidirectional: bool = True, aggregation: str = "max", embed_dim: int = 128,
-                 hidden_dim: int = 128, dropout: float = 0.3) -> None:
+                 hidden_dim: int = 128, dropout: float = 0.3, tuned_rows: int | None = None) -> None:
+        """`tuned_rows` set: the embedding is fixed except that many rows (core/models/tuned_rows.py)."""
         super().__init__()
         self.cell, self.aggregation = cell, aggregation
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.embedding = TunedRowsEmbedding(vocab_size, embed_dim, tuned_rows) if tuned_rows is not None else \
+            nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         rnn_cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
         self.rnn = rnn_cls(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
                            bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)

@@ -69,7 +69,7 @@ FORMAT = 1
 #: names defined by the training module core/models/transformer_fit.py, imported from it on first use
 __getattr__ = training_attributes(__name__, ".transformer_fit", {
     "PARAMS", "AUTO_LR", "create", "build", "train", "fit", "auto_max_length", "_param_groups", "_param_summary",
-    "vocabulary_coverage"})
+    "vocabulary_coverage", "validation_units", "token_lengths"})
 
 
 # ----------------------------------------------------------------------------------------------- word pieces

@@ -30,7 +30,7 @@ from .transformer import (
 )
 
 __all__ = ["KIND", "TITLE", "DESCRIPTION", "PARAMS", "CLASSIFIER", "AUTO_LR", "create", "build", "train", "fit",
-           "auto_max_length", "vocabulary_coverage", "validation_units"]
+           "auto_max_length", "vocabulary_coverage", "validation_units", "token_lengths"]
 
 #: learning rate used when `lr` is 0 (auto), per mode
 AUTO_LR = {"full": 5e-5, "frozen": 1e-2, "lora": 2e-3}
@@ -269,6 +269,27 @@ def fit(dataset: TextDataset, params: dict[str, Any], progress: ProgressCallback
     return model, info
 
 
+def _window(dataset: TextDataset, params: dict[str, Any], tokenizer: Any) -> int:
+    """The max_length `build` will resolve for these params, without loading the encoder's weights."""
+    from .. import backbones
+
+    return _resolve_max_length(dataset, tokenizer, backbones.position_limit(params["backbone"]),
+                               params.get("max_length", 0), params.get("chunking", ch.DEFAULT_CHUNKING))
+
+
+def token_lengths(dataset: TextDataset, params: dict[str, Any]) -> np.ndarray:
+    """Pre-flight hook (core.preflight): (n_train,) word pieces each training text is trained as (special
+    tokens included, at most the resolved max_length), so the estimate sees the run's real batch widths."""
+    from .. import backbones
+
+    tokenizer = backbones.load_tokenizer(params["backbone"])
+    window = _window(dataset, params, tokenizer)
+    texts = [t if isinstance(t, str) else str(t) for t in dataset.train.texts]
+    lengths = [len(ids) for start in range(0, len(texts), 4096)  # bounded memory on big splits
+               for ids in tokenizer(texts[start:start + 4096], truncation=True, max_length=window)["input_ids"]]
+    return np.asarray(lengths, dtype=np.int64)
+
+
 def validation_units(dataset: TextDataset, params: dict[str, Any]) -> int:
     """Pre-flight hook (core.preflight): forward passes of one validation -- a text each, a long text (chunking
     on) up to ch.VAL_WINDOWS windows (`_WindowView`, TransformerClassifier.validation_logits)."""
@@ -279,9 +300,8 @@ def validation_units(dataset: TextDataset, params: dict[str, Any]) -> int:
     if chunking == "off" or not texts:
         return len(texts)
     tokenizer = backbones.load_tokenizer(params["backbone"])
-    limit = backbones.position_limit(params["backbone"])
-    max_length = _resolve_max_length(dataset, tokenizer, limit, params.get("max_length", 0), chunking)
-    w = ch.windows(tokenizer, texts, max_length, int(params.get("stride", ch.DEFAULT_STRIDE)))
+    w = ch.windows(tokenizer, texts, _window(dataset, params, tokenizer), int(params.get("stride",
+                                                                                         ch.DEFAULT_STRIDE)))
     return int(np.minimum(np.bincount(w.sample, minlength=len(texts)), ch.VAL_WINDOWS).sum())
 
 
