@@ -279,15 +279,17 @@ def _window(dataset: TextDataset, params: dict[str, Any], tokenizer: Any) -> int
 
 def token_lengths(dataset: TextDataset, params: dict[str, Any]) -> np.ndarray:
     """Pre-flight hook (core.preflight): (n_train,) word pieces each training text is trained as (special
-    tokens included, at most the resolved max_length), so the estimate sees the run's real batch widths."""
+    tokens included, at most the resolved max_length, rounded up as `encode` pads: token_budget.padded_width),
+    so the estimate sees the run's real batch widths."""
     from .. import backbones
+    from .token_budget import padded_width
 
     tokenizer = backbones.load_tokenizer(params["backbone"])
     window = _window(dataset, params, tokenizer)
     texts = [t if isinstance(t, str) else str(t) for t in dataset.train.texts]
     lengths = [len(ids) for start in range(0, len(texts), 4096)  # bounded memory on big splits
                for ids in tokenizer(texts[start:start + 4096], truncation=True, max_length=window)["input_ids"]]
-    return np.asarray(lengths, dtype=np.int64)
+    return np.asarray([padded_width(n, window) for n in lengths], dtype=np.int64)
 
 
 def validation_units(dataset: TextDataset, params: dict[str, Any]) -> int:
