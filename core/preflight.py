@@ -110,15 +110,13 @@ class _Probe:
         self.warmup, self.total, self.step = warmup, 0, 0
         self.times: list[float] = []
         self.tokens: list[int] = []      # padded tokens (B x T) of each step's largest embedding input
-        self.nonpad: list[int] = []      # real tokens of the same input
-        self.rows: list[int] = []
         self.step_tokens: list[int] = []  # padded tokens of the whole step (all token-budget pieces)
         self.step_nonpad: list[int] = []  # real tokens of the whole step
         self.step_rows: list[int] = []    # texts of the whole step
         self.peaks: list[float] = []     # peak RSS (MB) during each step
         self.starts: list[float] = []    # RSS (MB) when each step began
         self._proc = psutil.Process()
-        self._cur = (0, 0, 0)
+        self._largest = 0                # padded tokens of the current step's largest embedding input
         self.model: Any = None           # the first module trained: the whole network (its forward runs first)
         self._sums: dict[int, list[int]] = {}  # per embedding module: [padded, real, rows] summed over the step
         self._peak = 0.0
@@ -144,12 +142,10 @@ class _Probe:
             return
         if not self._t:  # the first batch of the run starts now: everything before it is set-up
             self._begin()
-        real = int((ids != 0).sum())
-        if ids.numel() > self._cur[0] or real > self._cur[1]:
-            self._cur = (max(ids.numel(), self._cur[0]), max(real, self._cur[1]), ids.shape[0])
+        self._largest = max(self._largest, ids.numel())
         acc = self._sums.setdefault(id(module), [0, 0, 0])
         acc[0] += ids.numel()
-        acc[1] += real
+        acc[1] += int((ids != 0).sum())
         acc[2] += ids.shape[0]
 
     def _begin(self) -> None:
@@ -163,15 +159,13 @@ class _Probe:
         self.step, self.total = int(done), int(total)
         self.times.append(time.perf_counter() - self._t)
         self.peaks.append(max(self._peak, self._rss()))
-        self.tokens.append(self._cur[0])
-        self.nonpad.append(self._cur[1])
-        self.rows.append(self._cur[2])
+        self.tokens.append(self._largest)
         # the word embedding sees every piece of the step; smaller inputs (positions) never win the max
-        total = max(self._sums.values(), default=[self._cur[0], self._cur[1], self._cur[2]])
+        total = max(self._sums.values(), default=[0, 0, 0])
         self.step_tokens.append(total[0])
         self.step_nonpad.append(total[1])
         self.step_rows.append(total[2])
-        self._cur, self._sums = (0, 0, 0), {}
+        self._largest, self._sums = 0, {}
         if self.step >= min(self.warmup, self.total):
             raise self.Done()
         self._begin()
