@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_write_text
 from ..progress import ProgressCallback, null_progress
 from .bootstrap import row_stats
-from .inputs import EvalSet, atomic_save, cache_path, eval_set
+from .inputs import EvalSet, cache_path, eval_set
 
 DISCOVERY_VERSION = 8
 POOL_CAP = 600
@@ -282,7 +283,7 @@ def discover(model: str, dataset: str | None = None, *, space: str = "auto", poo
     payload = {"clusters": d.clusters.to_dict("records"), "columns": list(d.clusters.columns),
                "members": {str(c): m for c, m in d.members.items()}, "space": d.space, "pooled": d.pooled,
                "notes": d.notes}
-    atomic_save(path, lambda tmp: tmp.write_text(json.dumps(payload, default=str), "utf-8"))
+    atomic_write_text(path, json.dumps(payload, default=str))
     return d
 
 

@@ -99,11 +99,6 @@ def cache_path(es: EvalSet, what: str, *parts: object) -> Path:
     return config.cache_dir() / "slices" / f"{safe}-{what}-{key}"
 
 
-def atomic_save(path: Path, write) -> None:
-    """write(tmp_path) then rename into place: a crash never leaves half a cache entry (core.atomic)."""
-    atomic_write(path, write)
-
-
 def cached_tags(es: EvalSet, progress: ProgressCallback = null_progress) -> dict[str, np.ndarray]:
     """{tag name: (n,) bool mask} of the rows (core.slices.tags), computed once per model + rows."""
     path = cache_path(es, "tags", TAGS_VERSION, [t.name for t in TAGS]).with_suffix(".npz")
@@ -119,6 +114,6 @@ def cached_tags(es: EvalSet, progress: ProgressCallback = null_progress) -> dict
     masks = tag_masks(ctx)
     names = list(masks)
     matrix = np.stack([masks[n] for n in names]) if names else np.zeros((0, len(es.preds.texts)), bool)
-    atomic_save(path, lambda tmp: np.savez_compressed(tmp, names=np.array(names, dtype=np.str_), masks=matrix))
+    atomic_write(path, lambda tmp: np.savez_compressed(tmp, names=np.array(names, dtype=np.str_), masks=matrix))
     progress(2, 2, "Tagging texts: done")
     return masks

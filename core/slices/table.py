@@ -16,10 +16,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_write_text
 from ..errors import LabError, ParamError
 from ..progress import ProgressCallback, null_progress
 from . import bootstrap, store
-from .inputs import EvalSet, atomic_save, cache_path, cached_tags, eval_set
+from .inputs import EvalSet, cache_path, cached_tags, eval_set
 from .tags import descriptions
 
 TABLE_VERSION = 1
@@ -76,7 +77,7 @@ def _cached(es: EvalSet, what: str, parts: tuple, build: Callable[[], pd.DataFra
         return df
     df = build()
     payload = {"columns": list(df.columns), "rows": df.to_dict("records"), "attrs": df.attrs}
-    atomic_save(path, lambda tmp: tmp.write_text(json.dumps(payload, default=str), "utf-8"))
+    atomic_write_text(path, json.dumps(payload, default=str))
     return df
 
 
