@@ -110,6 +110,11 @@ def windows(tokenizer: Any, texts: Sequence[str], max_length: int, stride: int,
     return Windows(enc["input_ids"], enc.get("token_type_ids"), sample, spans, penalty)
 
 
+def rows_per_batch(max_length: int) -> int:
+    """Windows per forward batch: WINDOW_TOKENS word pieces at the widest window (at least 1)."""
+    return max(1, WINDOW_TOKENS // max(int(max_length), 1))
+
+
 def batches(w: Windows, max_length: int, pad_id: int) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
     """(rows, arrays) per batch of windows, length-sorted, at most WINDOW_TOKENS word pieces each.
 
@@ -117,7 +122,7 @@ def batches(w: Windows, max_length: int, pad_id: int) -> Iterator[tuple[np.ndarr
     token_budget.WIDTH_MULTIPLE, at most max_length), token_type_ids when the tokenizer gives them,
     penalty_mask (float32 (B, T)) when `w.penalty` is set.
     """
-    per = max(1, WINDOW_TOKENS // max(int(max_length), 1))
+    per = rows_per_batch(max_length)
     lengths = np.asarray([len(ids) for ids in w.input_ids])
     order = np.argsort(lengths, kind="stable")
     for start in range(0, len(order), per):
@@ -146,7 +151,7 @@ def window_logits(w: Windows, run: Callable[[dict[str, np.ndarray]], np.ndarray]
     """(W, k) float32 logits of every window; `run(arrays) -> (B, k)` scores one batch from `batches`;
     `on_batch(done, total)` reports batches."""
     out = np.zeros((len(w), k), dtype=np.float32)
-    n_batches = -(-len(w) // max(1, WINDOW_TOKENS // max(int(max_length), 1)))
+    n_batches = -(-len(w) // rows_per_batch(max_length))
     for b, (rows, arrays) in enumerate(batches(w, max_length, pad_id), start=1):
         out[rows] = run(arrays)
         if on_batch is not None:

@@ -224,8 +224,9 @@ def train(model: TransformerClassifier, dataset: TextDataset, params: dict[str, 
 
 
 class _WindowView:
-    """How the loop reads long texts of a chunked model: `picker` (random training windows, or None) and
-    `validate` (aggregated windows, or None when no validation text is longer than one window)."""
+    """How the loop reads long texts of a chunked model: `picker` (random training windows, or None) and, when
+    `long_val` validation texts are longer than one window, validation by aggregated windows
+    (TransformerClassifier.validation_logits)."""
 
     def __init__(self, model: TransformerClassifier, picker: ch.WindowPicker | None, long_val: int,
                  how: str) -> None:
